@@ -1,0 +1,171 @@
+package nn
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Linear returns y = x·Wᵀ + b over the last axis of x, with W stored as
+// [out, in] like torch.nn.Linear: x [..., I], w [O, I], b [O] → y [..., O].
+// It is one fused op: no transpose is materialised and the bias is not
+// broadcast through a copy.
+func Linear(x, w, b *G.Node) (*G.Node, error) {
+	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
+	if len(ws) != 2 || len(bs) != 1 || len(xs) < 1 || xs[len(xs)-1] != ws[1] || bs[0] != ws[0] {
+		return nil, fmt.Errorf("nn: linear: shapes x %v, w %v, b %v do not fit", xs, ws, bs)
+	}
+	op := &customOp{
+		name:    "Linear",
+		inDims:  dimsOf(x, w, b),
+		outDims: x.Dims(),
+		shape: func(in []tensor.Shape) (tensor.Shape, error) {
+			out := in[0].Clone()
+			out[len(out)-1] = in[1][0]
+			return out, nil
+		},
+		k:   kernelOf(linearFwd[float32], linearFwd[float64]),
+		wrt: []bool{true, true, true},
+		diff: func(in G.Nodes, _, gy *G.Node) (G.Nodes, error) {
+			gx, err := linearGradX(gy, in[1], in[0].Dims())
+			if err != nil {
+				return nil, err
+			}
+			gw, err := linearGradW(gy, in[0])
+			if err != nil {
+				return nil, err
+			}
+			gb, err := SumTo(gy, in[2].Shape())
+			if err != nil {
+				return nil, err
+			}
+			return G.Nodes{gx, gw, gb}, nil
+		},
+	}
+	return apply(op, x, w, b)
+}
+
+func linearFwd[T Float](y []T, in [][]T, s []tensor.Shape) error {
+	x, w, b := in[0], in[1], in[2]
+	o, i := s[1][0], s[1][1]
+	n := len(x) / i
+	gemm(false, true, n, o, i, x, i, w, i, y, o)
+	for r := 0; r < n; r++ {
+		row := y[r*o : (r+1)*o]
+		for j := range row {
+			row[j] += b[j]
+		}
+	}
+	return nil
+}
+
+// linearGradX returns gx = gy·W: gy [..., O], w [O, I] → [..., I].
+func linearGradX(gy, w *G.Node, dims int) (*G.Node, error) {
+	op := &customOp{
+		name:    "LinearGradX",
+		inDims:  dimsOf(gy, w),
+		outDims: dims,
+		shape: func(in []tensor.Shape) (tensor.Shape, error) {
+			out := in[0].Clone()
+			out[len(out)-1] = in[1][1]
+			return out, nil
+		},
+		k: kernelOf(linearGradXFwd[float32], linearGradXFwd[float64]),
+	}
+	return apply(op, gy, w)
+}
+
+func linearGradXFwd[T Float](gx []T, in [][]T, s []tensor.Shape) error {
+	gy, w := in[0], in[1]
+	o, i := s[1][0], s[1][1]
+	gemm(false, false, len(gy)/o, i, o, gy, o, w, i, gx, i)
+	return nil
+}
+
+// linearGradW returns gW = gyᵀ·x summed over all rows: gy [..., O], x [..., I] → [O, I].
+func linearGradW(gy, x *G.Node) (*G.Node, error) {
+	op := &customOp{
+		name:    "LinearGradW",
+		inDims:  dimsOf(gy, x),
+		outDims: 2,
+		shape: func(in []tensor.Shape) (tensor.Shape, error) {
+			return tensor.Shape{in[0][len(in[0])-1], in[1][len(in[1])-1]}, nil
+		},
+		k: kernelOf(linearGradWFwd[float32], linearGradWFwd[float64]),
+	}
+	return apply(op, gy, x)
+}
+
+func linearGradWFwd[T Float](gw []T, in [][]T, s []tensor.Shape) error {
+	gy, x := in[0], in[1]
+	n, o := rows(s[0])
+	_, i := rows(s[1])
+	gemm(true, false, o, i, n, gy, o, x, i, gw, i)
+	return nil
+}
+
+// SumTo sums x over its leading axes down to the trailing shape to:
+// x [..., to...] → [to...]. It is the gradient of adding a broadcast bias.
+func SumTo(x *G.Node, to tensor.Shape) (*G.Node, error) {
+	xs := x.Shape()
+	if len(to) > len(xs) || !xs[len(xs)-len(to):].Eq(to) {
+		return nil, fmt.Errorf("nn: sum: cannot sum %v to %v", xs, to)
+	}
+	to = to.Clone()
+	op := &customOp{
+		name:    fmt.Sprintf("SumTo%v", to),
+		inDims:  dimsOf(x),
+		outDims: len(to),
+		shape:   func([]tensor.Shape) (tensor.Shape, error) { return to.Clone(), nil },
+		k:       kernelOf(sumToFwd[float32], sumToFwd[float64]),
+	}
+	return apply(op, x)
+}
+
+func sumToFwd[T Float](out []T, in [][]T, _ []tensor.Shape) error {
+	clear(out)
+	x, m := in[0], len(out)
+	for r := 0; r < len(x); r += m {
+		for j, v := range x[r : r+m] {
+			out[j] += v
+		}
+	}
+	return nil
+}
+
+// AddTrailing returns x + b where b's shape is the trailing part of x's and
+// is broadcast over x's leading axes: x [B, T, D] + pe [T, D] → [B, T, D].
+func AddTrailing(x, b *G.Node) (*G.Node, error) {
+	xs, bs := x.Shape(), b.Shape()
+	if len(bs) > len(xs) || !xs[len(xs)-len(bs):].Eq(bs) {
+		return nil, fmt.Errorf("nn: add: cannot broadcast %v onto %v", bs, xs)
+	}
+	op := &customOp{
+		name:    "AddTrailing",
+		inDims:  dimsOf(x, b),
+		outDims: x.Dims(),
+		shape:   sameShape,
+		k:       kernelOf(addTrailingFwd[float32], addTrailingFwd[float64]),
+		wrt:     []bool{true, true},
+		diff: func(in G.Nodes, _, gy *G.Node) (G.Nodes, error) {
+			gb, err := SumTo(gy, in[1].Shape())
+			if err != nil {
+				return nil, err
+			}
+			return G.Nodes{gy, gb}, nil
+		},
+	}
+	return apply(op, x, b)
+}
+
+func addTrailingFwd[T Float](y []T, in [][]T, _ []tensor.Shape) error {
+	x, b := in[0], in[1]
+	m := len(b)
+	for r := 0; r < len(x); r += m {
+		for j, v := range x[r : r+m] {
+			y[r+j] = v + b[j]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program is a compiled Graph: a tape machine, the loss and (for training)
+// the gradient of every bound parameter, plus any outputs asked for. Running
+// it never rebuilds the graph.
+type Program struct {
+	g       *Graph
+	vm      G.VM
+	loss    G.Value
+	grads   []G.Value
+	outputs []G.Value
+	outNode []*G.Node
+}
+
+// Compile builds a machine for g. If loss is not nil its value is read after
+// each run; if withGrads is true the gradient of loss with respect to every
+// bound parameter is computed too (see Grads). outputs are extra nodes whose
+// values are read after each run (logits, attention weights).
+//
+// Gradients are read into buffers owned by the Program rather than bound as
+// dual values, so they never accumulate across runs.
+func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Program, error) {
+	p := &Program{g: g, outNode: outputs}
+	if withGrads {
+		if loss == nil {
+			return nil, errors.New("nn: compile: gradients need a loss")
+		}
+		wrt := make(G.Nodes, len(g.params))
+		for i, q := range g.params {
+			wrt[i] = g.nodes[q]
+		}
+		gn, err := G.Grad(loss, wrt...)
+		if err != nil {
+			return nil, fmt.Errorf("nn: compile: gradient: %w", err)
+		}
+		p.grads = make([]G.Value, len(gn))
+		for i, n := range gn {
+			q := g.params[i]
+			p.grads[i] = tensor.New(tensor.Of(g.dt), tensor.WithShape(q.Shape()...))
+			G.Read(n, &p.grads[i])
+		}
+	}
+	if loss != nil {
+		p.loss = tensor.New(tensor.Of(g.dt), tensor.WithShape(1))
+		if loss.Shape().IsScalar() {
+			p.loss = nil // Read allocates a scalar value of its own once.
+		}
+		G.Read(loss, &p.loss)
+	}
+	p.outputs = make([]G.Value, len(outputs))
+	for i, n := range outputs {
+		p.outputs[i] = tensor.New(tensor.Of(g.dt), tensor.WithShape(n.Shape()...))
+		G.Read(n, &p.outputs[i])
+	}
+	p.vm = G.NewTapeMachine(g.g)
+	return p, nil
+}
+
+// Run executes the program once. Inputs and dropout masks must be filled first.
+func (p *Program) Run() error {
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return fmt.Errorf("nn: run: %w", err)
+	}
+	return nil
+}
+
+// Loss returns the loss computed by the last run.
+func (p *Program) Loss() float64 {
+	switch v := p.loss.Data().(type) {
+	case float64:
+		return v
+	case float32:
+		return float64(v)
+	case []float64:
+		return v[0]
+	case []float32:
+		return float64(v[0])
+	}
+	return 0
+}
+
+// Grads returns the gradient of each parameter of Graph.Params from the last
+// run, in the same order. The tensors are reused by the next run.
+func (p *Program) Grads() []*tensor.Dense {
+	out := make([]*tensor.Dense, len(p.grads))
+	for i, v := range p.grads {
+		out[i] = v.(*tensor.Dense)
+	}
+	return out
+}
+
+// Output returns the value of the i-th output node from the last run. The
+// tensor is reused by the next run.
+func (p *Program) Output(i int) *tensor.Dense { return p.outputs[i].(*tensor.Dense) }
+
+// Graph returns the graph the program runs.
+func (p *Program) Graph() *Graph { return p.g }
+
+// Close releases the machine.
+func (p *Program) Close() error { return p.vm.Close() }
