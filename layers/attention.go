@@ -1,0 +1,143 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// AttentionConfig sizes a MultiHeadAttention.
+type AttentionConfig struct {
+	DModel  int          // d_model, the width of the input and output
+	Heads   int          // h; d_k = d_v = DModel / Heads
+	Dropout float64      // dropout on the attention weights while training
+	Dtype   tensor.Dtype // tensor.Float32 or tensor.Float64
+}
+
+// Validate reports a configuration that cannot be built.
+func (c AttentionConfig) Validate() error {
+	switch {
+	case c.DModel <= 0 || c.Heads <= 0:
+		return fmt.Errorf("d_model and heads must be positive, got %d and %d", c.DModel, c.Heads)
+	case c.DModel%c.Heads != 0:
+		return fmt.Errorf("d_model %d is not divisible by heads %d", c.DModel, c.Heads)
+	case c.Dropout < 0 || c.Dropout >= 1:
+		return fmt.Errorf("dropout %g outside [0, 1)", c.Dropout)
+	}
+	return nil
+}
+
+// MultiHeadAttention is the paper's multi-head self-attention (section 3.2):
+//
+//	MultiHead(X) = Concat(head₁, …, head_h)·W_Oᵀ,  headᵢ = Attention(X·W_Qᵢᵀ, X·W_Kᵢᵀ, X·W_Vᵢᵀ)
+//	Attention(Q, K, V) = softmax(QKᵀ/√d_k)·V
+//
+// with three separate projections Q, K and V (each with a bias) and an
+// output projection.
+type MultiHeadAttention struct {
+	Q, K, V, Out *Linear
+	cfg          AttentionConfig
+	name         string
+}
+
+var _ nn.Module = (*MultiHeadAttention)(nil)
+
+// NewMultiHeadAttention makes the four projections name.q, name.k, name.v
+// and name.out.
+func NewMultiHeadAttention(name string, cfg AttentionConfig, rng *rand.Rand) (*MultiHeadAttention, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("layers: attention %q: %w", name, err)
+	}
+	a := &MultiHeadAttention{cfg: cfg, name: name}
+	for _, p := range []struct {
+		dst  **Linear
+		name string
+	}{{&a.Q, "q"}, {&a.K, "k"}, {&a.V, "v"}, {&a.Out, "out"}} {
+		l, err := NewLinear(nn.Join(name, p.name), cfg.DModel, cfg.DModel, cfg.Dtype, rng)
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = l
+	}
+	return a, nil
+}
+
+// Params returns the parameters of Q, K, V and the output projection.
+func (a *MultiHeadAttention) Params() []*nn.Param { return collect(a.Q, a.K, a.V, a.Out) }
+
+// Config returns the configuration the layer was made with.
+func (a *MultiHeadAttention) Config() AttentionConfig { return a.cfg }
+
+// Forward attends from every position to every unmasked position of x.
+// x [B, T, D] and keep [B, T] (1 for a real token, 0 for padding) give the
+// output [B, T, D] and the attention weights [B, H, T, T], taken before
+// dropout; weights on padded keys are exactly zero.
+func (a *MultiHeadAttention) Forward(g *nn.Graph, x, keep *G.Node) (out, weights *G.Node, err error) {
+	s := x.Shape()
+	if len(s) != 3 || s[2] != a.cfg.DModel {
+		return nil, nil, fmt.Errorf("layers: attention %q: input %v, want [B,T,%d]", a.name, s, a.cfg.DModel)
+	}
+	b, t, h := s[0], s[1], a.cfg.Heads
+	dk := a.cfg.DModel / h
+	wrap := func(err error) error { return fmt.Errorf("layers: attention %q: %w", a.name, err) }
+
+	// 1. Project into heads: [B,T,D] → [B,T,H,Dk] → [B,H,T,Dk].
+	heads := func(l *Linear) (*G.Node, error) {
+		y, err := l.Forward(g, x)
+		if err != nil {
+			return nil, err
+		}
+		if y, err = G.Reshape(y, tensor.Shape{b, t, h, dk}); err != nil {
+			return nil, err
+		}
+		return G.Transpose(y, 0, 2, 1, 3)
+	}
+	q, err := heads(a.Q)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	k, err := heads(a.K)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	v, err := heads(a.V)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+
+	// 2. Attend: softmax(QKᵀ/√d_k) over unmasked keys, then weight V.
+	scores, err := G.BatchedMatMul(q, k, false, true) // [B,H,T,T]
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	weights, err = nn.MaskedSoftmax(scores, keep, 1/math.Sqrt(float64(dk)))
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	dropped, err := g.Dropout(nn.Join(a.name, "weights"), weights, a.cfg.Dropout)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	ctx, err := G.BatchedMatMul(dropped, v) // [B,H,T,Dk]
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+
+	// 3. Concatenate the heads and project: [B,H,T,Dk] → [B,T,H,Dk] → [B,T,D].
+	if ctx, err = G.Transpose(ctx, 0, 2, 1, 3); err != nil {
+		return nil, nil, wrap(err)
+	}
+	if ctx, err = G.Reshape(ctx, tensor.Shape{b, t, a.cfg.DModel}); err != nil {
+		return nil, nil, wrap(err)
+	}
+	out, err = a.Out.Forward(g, ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, weights, nil
+}

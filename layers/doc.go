@@ -1,0 +1,17 @@
+// Package layers holds the nouns of a transformer encoder built on package
+// nn: Linear, Embedding, PositionalEncoding, MultiHeadAttention,
+// FeedForward, LayerNorm, EncoderLayer and Encoder, following
+// "Attention Is All You Need" (Vaswani et al., 2017).
+//
+// Every layer is a struct of *nn.Param and sub-layers made by a constructor
+// NewX(name, cfg, rng) that validates its configuration and returns an error
+// rather than panicking. Params lists its parameters explicitly, with
+// hierarchical names (encoder.layers.0.attn.q.weight). Forward adds the
+// layer's computation to an nn.Graph and never mutates the layer, so one set
+// of weights serves a training graph and any number of evaluation graphs.
+//
+// Semantics match PyTorch 1.13 (torch.nn.Linear, LayerNorm,
+// MultiheadAttention with batch_first and a key padding mask,
+// TransformerEncoderLayer with norm_first false or true), so the same weights
+// give the same outputs; testdata/ holds fixtures that prove it.
+package layers

@@ -1,0 +1,50 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// Embedding maps token ids to vectors. As in the paper (section 3.4) the
+// looked-up rows are multiplied by √d_model when Scale is set, so that
+// embeddings and positional encodings have comparable size.
+type Embedding struct {
+	Table *nn.Param // [V, D], drawn from N(0, 1/D)
+	Scale bool
+}
+
+var _ nn.Module = (*Embedding)(nil)
+
+// NewEmbedding makes a table of vocab rows of d features named name.weight.
+func NewEmbedding(name string, vocab, d int, scale bool, dt tensor.Dtype, rng *rand.Rand) (*Embedding, error) {
+	if vocab <= 0 || d <= 0 {
+		return nil, fmt.Errorf("layers: embedding %q: sizes must be positive, got vocab=%d d=%d", name, vocab, d)
+	}
+	t, err := newParam(nn.Join(name, "weight"), dt, nn.Normal(1/math.Sqrt(float64(d))), rng, vocab, d)
+	if err != nil {
+		return nil, err
+	}
+	return &Embedding{Table: t, Scale: scale}, nil
+}
+
+// Params returns the table.
+func (e *Embedding) Params() []*nn.Param { return []*nn.Param{e.Table} }
+
+// Forward looks up ids (token indices stored as floats): [B, T] → [B, T, D].
+func (e *Embedding) Forward(g *nn.Graph, ids *G.Node) (*G.Node, error) {
+	t, err := g.Param(e.Table)
+	if err != nil {
+		return nil, err
+	}
+	scale := 1.0
+	if e.Scale {
+		scale = math.Sqrt(float64(e.Table.Shape()[1]))
+	}
+	return nn.Embed(t, ids, scale)
+}

@@ -1,0 +1,62 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// DefaultEps is the ε of layer normalisation, as in torch.nn.LayerNorm.
+const DefaultEps = 1e-5
+
+// LayerNorm normalises over the last axis (Ba et al., 2016):
+//
+//	y = (x − E[x]) / √(Var[x] + ε) · γ + β
+type LayerNorm struct {
+	Gamma *nn.Param // [D], starts at one
+	Beta  *nn.Param // [D], starts at zero
+	Eps   float64
+}
+
+var _ nn.Module = (*LayerNorm)(nil)
+
+// NewLayerNorm makes a layer norm over d features; its parameters are
+// name.weight (γ) and name.bias (β), as PyTorch names them.
+func NewLayerNorm(name string, d int, eps float64, dt tensor.Dtype) (*LayerNorm, error) {
+	if d <= 0 {
+		return nil, fmt.Errorf("layers: layer norm %q: size must be positive, got %d", name, d)
+	}
+	if !(eps > 0) {
+		return nil, fmt.Errorf("layers: layer norm %q: eps must be positive, got %g", name, eps)
+	}
+	var rng *rand.Rand // ones and zeros draw nothing
+	gamma, err := newParam(nn.Join(name, "weight"), dt, nn.Ones, rng, d)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := newParam(nn.Join(name, "bias"), dt, nn.Zeros, rng, d)
+	if err != nil {
+		return nil, err
+	}
+	return &LayerNorm{Gamma: gamma, Beta: beta, Eps: eps}, nil
+}
+
+// Params returns γ and β.
+func (l *LayerNorm) Params() []*nn.Param { return []*nn.Param{l.Gamma, l.Beta} }
+
+// Forward normalises x: [..., D] → [..., D].
+func (l *LayerNorm) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
+	gamma, err := g.Param(l.Gamma)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := g.Param(l.Beta)
+	if err != nil {
+		return nil, err
+	}
+	return nn.LayerNorm(x, gamma, beta, l.Eps)
+}

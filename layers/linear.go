@@ -1,0 +1,74 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// Linear is an affine map y = x·Wᵀ + b over the last axis, with W stored
+// [out, in] as in torch.nn.Linear.
+type Linear struct {
+	Weight *nn.Param // [Out, In], Xavier-uniform initialised
+	Bias   *nn.Param // [Out], zero initialised
+}
+
+var _ nn.Module = (*Linear)(nil)
+
+// NewLinear makes a Linear layer named name (its parameters are
+// name.weight and name.bias).
+func NewLinear(name string, in, out int, dt tensor.Dtype, rng *rand.Rand) (*Linear, error) {
+	if in <= 0 || out <= 0 {
+		return nil, fmt.Errorf("layers: linear %q: sizes must be positive, got in=%d out=%d", name, in, out)
+	}
+	w, err := newParam(nn.Join(name, "weight"), dt, nn.XavierUniform, rng, out, in)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newParam(nn.Join(name, "bias"), dt, nn.Zeros, rng, out)
+	if err != nil {
+		return nil, err
+	}
+	return &Linear{Weight: w, Bias: b}, nil
+}
+
+// Params returns the weight and the bias.
+func (l *Linear) Params() []*nn.Param { return []*nn.Param{l.Weight, l.Bias} }
+
+// Forward computes x·Wᵀ + b: [..., In] → [..., Out].
+func (l *Linear) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
+	w, err := g.Param(l.Weight)
+	if err != nil {
+		return nil, err
+	}
+	b, err := g.Param(l.Bias)
+	if err != nil {
+		return nil, err
+	}
+	return nn.Linear(x, w, b)
+}
+
+// newParam makes and initialises one parameter.
+func newParam(name string, dt tensor.Dtype, init nn.Initializer, rng *rand.Rand, shape ...int) (*nn.Param, error) {
+	p, err := nn.NewParam(name, dt, shape...)
+	if err != nil {
+		return nil, fmt.Errorf("layers: %w", err)
+	}
+	if err := init(p, rng); err != nil {
+		return nil, fmt.Errorf("layers: %w", err)
+	}
+	return p, nil
+}
+
+// collect concatenates the parameters of modules.
+func collect(ms ...nn.Module) []*nn.Param {
+	var ps []*nn.Param
+	for _, m := range ms {
+		ps = append(ps, m.Params()...)
+	}
+	return ps
+}
