@@ -103,8 +103,10 @@ func (a *Adam) coefficients(lr float64) coefficients {
 		decay: 1,
 		eps:   a.cfg.Eps,
 	}
+	// The float64 conversion forbids the compiler to fuse a multiply and an
+	// add that PyTorch rounds separately.
 	if a.cfg.Decoupled {
-		c.decay = 1 - lr*a.cfg.WeightDecay
+		c.decay = 1 - float64(lr*a.cfg.WeightDecay)
 	} else {
 		c.weightDecay = a.cfg.WeightDecay
 	}
@@ -260,11 +262,13 @@ func powInt(x float64, n int64) float64 {
 	return rh
 }
 
-// mulDD multiplies two double-double numbers (Dekker 1971).
+// mulDD multiplies two double-double numbers (Dekker 1971). The float64
+// conversions forbid the compiler to fuse a product into the following sum
+// (it does on arm64 and GOAMD64=v3), which would break the error terms.
 func mulDD(ah, al, bh, bl float64) (hi, lo float64) {
-	p := ah * bh
+	p := float64(ah * bh)
 	e := math.FMA(ah, bh, -p)
-	e += ah*bl + al*bh
+	e += float64(ah*bl) + float64(al*bh)
 	hi = p + e
 	lo = e - (hi - p)
 	return hi, lo

@@ -54,11 +54,13 @@ func ClipGradNorm(grads []*tensor.Dense, maxNorm float64) (norm float64) {
 	return norm
 }
 
+// sumSquares rounds each square before adding it (no fused multiply-add) so
+// that the norm is the same on every architecture.
 func sumSquares[T float](x []T) float64 {
 	var s float64
 	for _, v := range x {
 		f := float64(v)
-		s += f * f
+		s += float64(f * f)
 	}
 	return s
 }

@@ -1,0 +1,329 @@
+// Command train trains a transformer encoder on a sequence task or a data
+// file, checkpointing as it goes, and reports held-out accuracy.
+//
+//	go run ./cmd/train                       # the reverse task, default settings
+//	go run ./cmd/train -task sort            # another task's preset
+//	go run ./cmd/train -data train.tsv       # your own data
+//	go run ./cmd/train -resume checkpoints/reverse -steps 4000
+//
+// Run with -h for every flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/qkv-dev/qkv/nn"
+	"github.com/qkv-dev/qkv/train"
+)
+
+// Exit statuses.
+const (
+	exitError       = 1
+	exitUsage       = 2
+	exitInterrupted = 130 // 128 + SIGINT
+	exitTerminated  = 143 // 128 + SIGTERM
+)
+
+func main() {
+	ctx, stop := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		fmt.Fprintf(os.Stderr, "\n%v: stopping at the next step and saving (again to quit at once)\n", sig)
+		stop(signalError{sig})
+		signal.Reset(os.Interrupt, syscall.SIGTERM) // a second signal kills the process: checkpoints are atomic
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(exitCode(err))
+}
+
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return e.sig.String() }
+
+// usageError marks bad input: flags, config, data.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ue usageError
+	var se signalError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &se):
+		if se.sig == syscall.SIGTERM {
+			return exitTerminated
+		}
+		return exitInterrupted
+	case errors.As(err, &ue):
+		return exitUsage
+	}
+	return exitError
+}
+
+// flagSpec binds one flag to one Config field.
+type flagSpec struct {
+	name, usage string
+	field       func(c *train.Config) any // pointer to the field
+}
+
+var flagSpecs = []flagSpec{
+	{"task", "generated task: copy, reverse, sort, histogram, recall, parity or dyck (its preset settings apply)", func(c *train.Config) any { return &c.Task }},
+	{"data", "training `file`: one example per line, input tokens TAB target tokens", func(c *train.Config) any { return &c.Data }},
+	{"val", "validation `file` for -data (default: hold out 10% of -data)", func(c *train.Config) any { return &c.Val }},
+	{"vocab", "number of content symbols of a generated task", func(c *train.Config) any { return &c.Symbols }},
+	{"min-len", "shortest training sequence", func(c *train.Config) any { return &c.MinLen }},
+	{"len", "longest training sequence", func(c *train.Config) any { return &c.Len }},
+	{"val-examples", "validation examples of a generated task", func(c *train.Config) any { return &c.ValExamples }},
+	{"test-examples", "test examples of a generated task", func(c *train.Config) any { return &c.TestExamples }},
+	{"d-model", "model width d_model", func(c *train.Config) any { return &c.DModel }},
+	{"heads", "attention heads (must divide d-model)", func(c *train.Config) any { return &c.Heads }},
+	{"layers", "encoder layers", func(c *train.Config) any { return &c.Layers }},
+	{"d-ff", "feed-forward hidden width d_ff", func(c *train.Config) any { return &c.DFF }},
+	{"dropout", "dropout rate on attention weights, hidden layers, residual branches and embeddings", func(c *train.Config) any { return &c.Dropout }},
+	{"activation", "feed-forward activation: relu or gelu", func(c *train.Config) any { return &c.Activation }},
+	{"norm", "layer-norm placement: post (the paper) or pre", func(c *train.Config) any { return &c.Norm }},
+	{"pos", "positional encoding: sinusoidal, learned or none", func(c *train.Config) any { return &c.Positional }},
+	{"dtype", "float32 or float64", func(c *train.Config) any { return &c.Dtype }},
+	{"batch", "training batch size", func(c *train.Config) any { return &c.Batch }},
+	{"steps", "total optimizer steps", func(c *train.Config) any { return &c.Steps }},
+	{"lr", "peak learning rate", func(c *train.Config) any { return &c.LR }},
+	{"min-lr", "final learning rate of the cosine schedule", func(c *train.Config) any { return &c.MinLR }},
+	{"schedule", "learning-rate schedule: constant, cosine (linear warmup, cosine decay) or noam (inverse square root)", func(c *train.Config) any { return &c.Schedule }},
+	{"warmup", "warmup steps", func(c *train.Config) any { return &c.Warmup }},
+	{"clip", "clip gradients to this global norm (0: no clipping)", func(c *train.Config) any { return &c.Clip }},
+	{"weight-decay", "AdamW decoupled weight decay", func(c *train.Config) any { return &c.WeightDecay }},
+	{"beta1", "Adam β₁", func(c *train.Config) any { return &c.Beta1 }},
+	{"beta2", "Adam β₂", func(c *train.Config) any { return &c.Beta2 }},
+	{"adam-eps", "Adam ε", func(c *train.Config) any { return &c.AdamEps }},
+	{"seed", "seed of every random generator", func(c *train.Config) any { return &c.Seed }},
+	{"eval-every", "validate every N steps", func(c *train.Config) any { return &c.EvalEvery }},
+	{"log-every", "log metrics every N steps", func(c *train.Config) any { return &c.LogEvery }},
+	{"save-every", "checkpoint every N steps", func(c *train.Config) any { return &c.SaveEvery }},
+	{"keep", "checkpoints to keep besides the best", func(c *train.Config) any { return &c.Keep }},
+	{"out", "run `dir`ectory (default checkpoints/<task>, or a fresh checkpoints/<task>-N if that holds a run)", func(c *train.Config) any { return &c.Out }},
+}
+
+// options are the flags that are not Config fields.
+type options struct {
+	config   string
+	resume   string
+	initFrom string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, opts, set, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	var tr *train.Trainer
+	if opts.resume != "" {
+		ck, err := train.OpenRun(opts.resume, train.Latest, func(msg string) { fmt.Fprintln(stderr, "train: "+msg) })
+		if err != nil {
+			return usageError{err}
+		}
+		next := ck.Config
+		if err := overlay(&next, cfg, set, opts); err != nil {
+			return err
+		}
+		if tr, err = train.Resume(ck, next); err != nil {
+			return usageError{err}
+		}
+		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", ck.Dir, ck.State.Step, next.Steps)
+	} else {
+		if cfg.Out == "" {
+			cfg.Out = freeRunDir(cfg.RunDir())
+		} else if hasCheckpoints(cfg.Out) {
+			return usageError{fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cfg.Out)}
+		}
+		if tr, err = train.New(cfg); err != nil {
+			return usageError{err}
+		}
+		if opts.initFrom != "" {
+			if err := initFrom(tr, opts.initFrom); err != nil {
+				return usageError{err}
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "config:\n%s", tr.Config().JSON())
+	fmt.Fprintf(stderr, "run directory: %s\n", tr.Dir())
+	interactive := false
+	if f, ok := stderr.(*os.File); ok && os.Getenv("CI") == "" {
+		interactive = term.IsTerminal(int(f.Fd()))
+	}
+	tr.SetProgress(train.NewProgress(stderr, interactive))
+	res, err := tr.Run(ctx)
+	if errors.Is(err, train.ErrInterrupted) {
+		fmt.Fprintf(stderr, "stopped at step %d; saved in %s\nresume with: go run ./cmd/train -resume %s\n", res.Steps, res.Dir, res.Dir)
+		return context.Cause(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "held-out test: token accuracy %.2f%%, sequence accuracy %.2f%% (%d examples); loss %.4f\n",
+		100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss)
+	fmt.Fprintf(stdout, "saved run in %s (best checkpoint: step %d); evaluate with: go run ./cmd/eval -ckpt %s\n", res.Dir, res.Best, res.Dir)
+	return nil
+}
+
+// parse reads the flags: preset of the task, then the -config file, then
+// flags given on the command line, each overriding the one before.
+func parse(args []string, stderr io.Writer) (train.Config, options, map[string]bool, error) {
+	var opts options
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	scratch := train.Default()
+	for _, f := range flagSpecs {
+		switch p := f.field(&scratch).(type) {
+		case *string:
+			fs.StringVar(p, f.name, *p, f.usage)
+		case *int:
+			fs.IntVar(p, f.name, *p, f.usage)
+		case *float64:
+			fs.Float64Var(p, f.name, *p, f.usage)
+		case *uint64:
+			fs.Uint64Var(p, f.name, *p, f.usage)
+		}
+	}
+	fs.StringVar(&opts.config, "config", "", "JSON config `file` (keys as in a run's config.json; flags override it)")
+	fs.StringVar(&opts.resume, "resume", "", "continue the run in `dir` from its newest good checkpoint")
+	fs.StringVar(&opts.initFrom, "init-from", "", "start a new run from the weights in `file`.safetensors")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a transformer encoder and saves checkpoints. Flags:\n")
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return train.Config{}, opts, nil, err
+		}
+		return train.Config{}, opts, nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return train.Config{}, opts, nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// The task decides the preset: from the flag, else the config file.
+	var file train.Config
+	if opts.config != "" {
+		if err := train.ReadConfigFile(opts.config, &file); err != nil {
+			return train.Config{}, opts, nil, usageError{err}
+		}
+	}
+	cfg := train.Default()
+	task := cfg.Task
+	switch {
+	case set["task"]:
+		task = scratch.Task
+	case file.Task != "":
+		task = file.Task
+	}
+	if set["data"] || file.Data != "" {
+		task = ""
+	}
+	if task != "" {
+		var err error
+		if cfg, err = train.Preset(task); err != nil {
+			return train.Config{}, opts, nil, usageError{err}
+		}
+	} else {
+		cfg.Task = ""
+	}
+	if opts.config != "" {
+		if err := train.ReadConfigFile(opts.config, &cfg); err != nil {
+			return train.Config{}, opts, nil, usageError{err}
+		}
+	}
+	for _, f := range flagSpecs {
+		if set[f.name] {
+			copyField(f.field(&cfg), f.field(&scratch))
+		}
+	}
+	return cfg, opts, set, nil
+}
+
+// overlay applies the flags given on the command line (and a -config file)
+// to a resumed run's config; CheckResume then rejects any that contradict it.
+func overlay(next *train.Config, parsed train.Config, set map[string]bool, opts options) error {
+	if opts.initFrom != "" {
+		return usageError{errors.New("-init-from starts a new run; it cannot be combined with -resume")}
+	}
+	if opts.config != "" {
+		if err := train.ReadConfigFile(opts.config, next); err != nil {
+			return usageError{err}
+		}
+	}
+	for _, f := range flagSpecs {
+		if set[f.name] {
+			copyField(f.field(next), f.field(&parsed))
+		}
+	}
+	return nil
+}
+
+func copyField(dst, src any) {
+	switch d := dst.(type) {
+	case *string:
+		*d = *src.(*string)
+	case *int:
+		*d = *src.(*int)
+	case *float64:
+		*d = *src.(*float64)
+	case *uint64:
+		*d = *src.(*uint64)
+	}
+}
+
+// hasCheckpoints reports whether dir holds a run's checkpoints.
+func hasCheckpoints(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "step-*"))
+	return len(m) > 0
+}
+
+// freeRunDir returns dir, or dir-2, dir-3, … if dir already holds a run, so
+// that a second run never touches the first's checkpoints.
+func freeRunDir(dir string) string {
+	for i := 2; hasCheckpoints(dir); i++ {
+		dir = fmt.Sprintf("%s-%d", strings.TrimSuffix(dir, fmt.Sprintf("-%d", i-1)), i)
+	}
+	return dir
+}
+
+// initFrom loads starting weights from a safetensors file.
+func initFrom(tr *train.Trainer, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("-init-from: %w", err)
+	}
+	ts, _, err := nn.DecodeSafetensors(b)
+	if err != nil {
+		return fmt.Errorf("-init-from %s: %w", path, err)
+	}
+	if err := nn.LoadTensors(ts, tr.Model().Params()); err != nil {
+		return fmt.Errorf("-init-from %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/layers"
+	"github.com/qkv-dev/qkv/optim"
+)
+
+// Config is everything that defines a training run. It is printed at start,
+// written to the run directory and saved in every checkpoint.
+type Config struct {
+	// Data: a generated task, or a user's file.
+	Task         string `json:"task,omitempty"` // a name from data.TaskNames
+	Data         string `json:"data,omitempty"` // a TSV training file instead of a task
+	Val          string `json:"val,omitempty"`  // a TSV validation file; default: hold out a share of Data
+	Symbols      int    `json:"vocab"`          // content symbols of a generated task
+	MinLen       int    `json:"min_len"`
+	Len          int    `json:"len"` // longest training sequence
+	ValExamples  int    `json:"val_examples"`
+	TestExamples int    `json:"test_examples"`
+
+	// Model.
+	DModel     int     `json:"d_model"`
+	Heads      int     `json:"heads"`
+	Layers     int     `json:"layers"`
+	DFF        int     `json:"d_ff"`
+	Dropout    float64 `json:"dropout"`
+	Activation string  `json:"activation"` // relu or gelu
+	Norm       string  `json:"norm"`       // post (the paper) or pre
+	Positional string  `json:"pos"`        // sinusoidal, learned or none
+	Dtype      string  `json:"dtype"`      // float32 or float64
+
+	// Optimisation.
+	Batch       int     `json:"batch"`
+	Steps       int     `json:"steps"`
+	LR          float64 `json:"lr"`
+	MinLR       float64 `json:"min_lr"`
+	Schedule    string  `json:"schedule"` // constant, cosine or noam
+	Warmup      int     `json:"warmup"`
+	Clip        float64 `json:"clip"` // global gradient-norm limit; 0 disables
+	WeightDecay float64 `json:"weight_decay"`
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	AdamEps     float64 `json:"adam_eps"`
+	Seed        uint64  `json:"seed"`
+
+	// Bookkeeping.
+	EvalEvery int    `json:"eval_every"`
+	LogEvery  int    `json:"log_every"`
+	SaveEvery int    `json:"save_every"`
+	Keep      int    `json:"keep"` // checkpoints kept besides the best
+	Out       string `json:"out"`  // run directory; default checkpoints/<task>
+}
+
+// Default returns the settings of the default run: the reverse task.
+func Default() Config {
+	c := Config{
+		Task: "reverse", Symbols: 10, MinLen: 2, Len: 12, ValExamples: 500, TestExamples: 1000,
+		DModel: 64, Heads: 4, Layers: 2, DFF: 128, Dropout: 0, Activation: layers.ReLU,
+		Norm: "post", Positional: layers.Sinusoidal, Dtype: "float32",
+		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: 100, Clip: 1,
+		WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
+		EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3,
+	}
+	return c
+}
+
+// Preset returns the tuned settings of a named task: Default with the
+// changes that task needs to reach its target on held-out data.
+func Preset(task string) (Config, error) {
+	c := Default()
+	c.Task = task
+	switch task {
+	case "reverse":
+	case "copy":
+		c.Steps = 1000
+	case "sort":
+		c.Steps = 2000
+	case "histogram":
+		c.Steps = 2000
+	case "recall":
+		c.MinLen, c.Len, c.Symbols = 5, 15, 8
+		c.Steps = 3000
+	case "parity":
+		c.MinLen, c.Len = 2, 8
+		c.Steps = 3000
+	case "dyck":
+		c.MinLen, c.Len = 2, 12
+		c.Steps = 2000
+	default:
+		return Config{}, fmt.Errorf("%w %q (known: %v)", data.ErrUnknownTask, task, data.TaskNames())
+	}
+	return c, nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	if c.Data == "" {
+		check(slices.Contains(data.TaskNames(), c.Task), "unknown task %q (known: %v)", c.Task, data.TaskNames())
+		check(c.Symbols > 0, "vocab must be positive, got %d", c.Symbols)
+		check(c.MinLen > 0 && c.MinLen <= c.Len, "lengths must satisfy 0 < min-len <= len, got %d and %d", c.MinLen, c.Len)
+	} else {
+		check(c.Task == "", "give -task or -data, not both")
+	}
+	check(c.Data != "" || c.Val == "", "-val needs -data")
+	check(c.ValExamples > 0 && c.TestExamples > 0, "val-examples and test-examples must be positive, got %d and %d", c.ValExamples, c.TestExamples)
+	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d-model, heads, layers and d-ff must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
+	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d-model %d is not divisible by heads %d", c.DModel, c.Heads)
+	check(c.Dropout >= 0 && c.Dropout < 1, "dropout must be in [0, 1), got %g", c.Dropout)
+	check(c.Activation == layers.ReLU || c.Activation == layers.GELU, "unknown activation %q (want relu or gelu)", c.Activation)
+	check(c.Norm == "post" || c.Norm == "pre", "unknown norm %q (want post or pre)", c.Norm)
+	check(c.Positional == layers.Sinusoidal || c.Positional == layers.Learned || c.Positional == layers.NoPosition, "unknown pos %q (want sinusoidal, learned or none)", c.Positional)
+	check(c.Dtype == "float32" || c.Dtype == "float64", "unknown dtype %q (want float32 or float64)", c.Dtype)
+	check(c.Batch > 0 && c.Steps > 0, "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
+	check(c.Warmup >= 0 && c.Clip >= 0, "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
+	check(c.EvalEvery > 0 && c.LogEvery > 0 && c.SaveEvery > 0, "eval-every, log-every and save-every must be positive")
+	check(c.Keep > 0, "keep must be positive, got %d", c.Keep)
+	if _, err := c.schedule(); err != nil {
+		errs = append(errs, errors.Unwrap(err))
+	}
+	if err := c.adam().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+func (c Config) adam() optim.Config {
+	return optim.Config{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.AdamEps, WeightDecay: c.WeightDecay, Decoupled: true}
+}
+
+func (c Config) schedule() (optim.Schedule, error) {
+	s, err := optim.NewSchedule(c.Schedule, c.LR, c.MinLR, int64(c.Warmup), int64(c.Steps), c.DModel)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return s, nil
+}
+
+// Name is the run's name: the task, or the data file's base name.
+func (c Config) Name() string {
+	if c.Data != "" {
+		return trimExt(filepath.Base(c.Data))
+	}
+	return c.Task
+}
+
+// RunDir returns Out, or checkpoints/<name> when Out is empty.
+func (c Config) RunDir() string {
+	if c.Out != "" {
+		return c.Out
+	}
+	return filepath.Join("checkpoints", c.Name())
+}
+
+func trimExt(s string) string { return s[:len(s)-len(filepath.Ext(s))] }
+
+// DecodeConfig overlays the JSON object in r onto c: keys present replace
+// c's values, absent keys keep them, and an unknown key is an error.
+func DecodeConfig(r io.Reader, c *Config) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
+// ReadConfigFile overlays a JSON config file onto c.
+func ReadConfigFile(path string, c *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("train: config: %w", err)
+	}
+	if err := DecodeConfig(bytes.NewReader(b), c); err != nil {
+		return fmt.Errorf("train: config %s: %w", path, err)
+	}
+	return nil
+}
+
+// JSON returns the config as indented JSON.
+func (c Config) JSON() []byte {
+	b, _ := json.MarshalIndent(c, "", "  ") // plain fields: cannot fail
+	return append(b, '\n')
+}

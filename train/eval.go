@@ -1,0 +1,205 @@
+package train
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// evalBatch is the largest batch an evaluation graph is built for.
+const evalBatch = 250
+
+// Metrics summarise a model's predictions on a set of examples.
+type Metrics struct {
+	Loss             float64   `json:"loss"`              // mean cross-entropy per counted target
+	TokenAccuracy    float64   `json:"token_accuracy"`    // share of counted targets predicted right
+	SequenceAccuracy float64   `json:"sequence_accuracy"` // share of examples with every counted target right
+	Examples         int       `json:"examples"`
+	Targets          int       `json:"targets"`           // counted targets
+	PositionAccuracy []float64 `json:"position_accuracy"` // token accuracy at each position (tagging); NaN-free: positions never counted are omitted at the end
+}
+
+// Evaluator runs a model's forward-only graphs over held-out examples,
+// caching one graph per batch shape. It never touches the training graph,
+// whose gradients accumulate.
+type Evaluator struct {
+	model   *Model
+	graphs  map[[2]int]*Graph
+	scratch []float64
+}
+
+// NewEvaluator returns an evaluator of m.
+func NewEvaluator(m *Model) *Evaluator {
+	return &Evaluator{model: m, graphs: make(map[[2]int]*Graph)}
+}
+
+// graph returns the cached evaluation graph for [b, t], building it once.
+func (e *Evaluator) graph(b, t int) (*Graph, error) {
+	key := [2]int{b, t}
+	if g, ok := e.graphs[key]; ok {
+		return g, nil
+	}
+	g, err := e.model.Build(b, t, false, true)
+	if err != nil {
+		return nil, err
+	}
+	e.graphs[key] = g
+	return g, nil
+}
+
+// Close releases every cached graph.
+func (e *Evaluator) Close() error {
+	var first error
+	for k, g := range e.graphs {
+		if err := g.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(e.graphs, k)
+	}
+	return first
+}
+
+// shape returns the batch shape used for exs: the same rule everywhere, so
+// training-time validation and cmd/eval compute identical numbers.
+func shape(exs []data.Example) (b, t int) {
+	for _, ex := range exs {
+		t = max(t, len(ex.Input))
+	}
+	return min(len(exs), evalBatch), t
+}
+
+// Evaluate computes metrics over exs and returns each example's predictions
+// (one per position for tagging, one label for classification).
+func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
+	var m Metrics
+	if len(exs) == 0 {
+		return m, nil, fmt.Errorf("train: evaluate: no examples")
+	}
+	kind := e.model.cfg.Kind
+	b, t := shape(exs)
+	g, err := e.graph(b, t)
+	if err != nil {
+		return m, nil, err
+	}
+	batch, err := data.NewBatch(kind, b, t)
+	if err != nil {
+		return m, nil, err
+	}
+	if need := b * t; len(e.scratch) < need {
+		e.scratch = make([]float64, need)
+	}
+	v := e.model.cfg.OutVocab
+	preds := make([][]int, len(exs))
+	var posRight, posCount []int
+	if kind == data.Tagging {
+		posRight, posCount = make([]int, t), make([]int, t)
+	}
+	var lossSum float64
+	for lo := 0; lo < len(exs); lo += b {
+		chunk := exs[lo:min(lo+b, len(exs))]
+		if err := batch.Fill(chunk); err != nil {
+			return m, nil, err
+		}
+		if err := g.Load(batch, e.scratch); err != nil {
+			return m, nil, err
+		}
+		if err := g.Prog.Run(); err != nil {
+			return m, nil, err
+		}
+		counted := batch.Counted()
+		lossSum += g.Prog.Loss() * float64(counted)
+		logits := nn.ToFloat64s(g.Prog.Output(0))
+		for i, ex := range chunk {
+			right := true
+			p := make([]int, len(ex.Target))
+			for j, target := range ex.Target {
+				row := i*t + j // tagging: one row per position
+				if kind == data.Classification {
+					row = i
+				}
+				p[j] = argmax(logits[row*v : (row+1)*v])
+				if target == data.Ignore {
+					continue
+				}
+				m.Targets++
+				ok := p[j] == target
+				if ok {
+					m.TokenAccuracy++
+				} else {
+					right = false
+				}
+				if posCount != nil {
+					posCount[j]++
+					if ok {
+						posRight[j]++
+					}
+				}
+			}
+			if right {
+				m.SequenceAccuracy++
+			}
+			preds[lo+i] = p
+		}
+	}
+	m.Examples = len(exs)
+	if m.Targets > 0 {
+		m.Loss = lossSum / float64(m.Targets)
+		m.TokenAccuracy /= float64(m.Targets)
+	}
+	m.SequenceAccuracy /= float64(len(exs))
+	for j := range posCount {
+		if posCount[j] == 0 {
+			break
+		}
+		m.PositionAccuracy = append(m.PositionAccuracy, float64(posRight[j])/float64(posCount[j]))
+	}
+	return m, preds, nil
+}
+
+// Attention runs one example and returns each layer's attention weights,
+// [layer][head][query][key], over its real positions.
+func (e *Evaluator) Attention(ex data.Example) ([][][][]float64, error) {
+	t := len(ex.Input)
+	g, err := e.graph(1, t)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := data.MakeBatch(e.model.cfg.Kind, []data.Example{ex}, 1, t)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.scratch) < t {
+		e.scratch = make([]float64, t)
+	}
+	if err := g.Load(batch, e.scratch); err != nil {
+		return nil, err
+	}
+	if err := g.Prog.Run(); err != nil {
+		return nil, err
+	}
+	h := e.model.cfg.Heads
+	out := make([][][][]float64, len(e.model.Encoder.Layers))
+	for l := range out {
+		w := nn.ToFloat64s(g.Prog.Output(1 + l)) // [1,H,T,T]
+		out[l] = make([][][]float64, h)
+		for i := range h {
+			out[l][i] = make([][]float64, t)
+			for q := range t {
+				out[l][i][q] = w[(i*t+q)*t : (i*t+q+1)*t]
+			}
+		}
+	}
+	return out, nil
+}
+
+func argmax(xs []float64) int {
+	best := 0
+	for i, x := range xs {
+		if x > xs[best] || math.IsNaN(xs[best]) {
+			best = i
+		}
+	}
+	return best
+}

@@ -1,0 +1,202 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/layers"
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// ModelConfig is the architecture of a Model.
+type ModelConfig struct {
+	Kind       data.Kind // tagging (a prediction per position) or classification (one per sequence)
+	InVocab    int       // input vocabulary size, specials included
+	OutVocab   int       // target vocabulary size
+	MaxLen     int       // longest sequence a learned positional table must cover
+	DModel     int
+	Heads      int
+	Layers     int
+	DFF        int
+	Dropout    float64
+	Activation string // layers.ReLU or layers.GELU
+	NormFirst  bool
+	Positional string // layers.Sinusoidal, layers.Learned or layers.NoPosition
+	Dtype      tensor.Dtype
+}
+
+// Model is embedding → positional encoding → encoder → head. A tagging head
+// is a linear map at every position; a classification head is a linear map
+// of the mean over unpadded positions.
+type Model struct {
+	Embed   *layers.Embedding
+	Pos     *layers.PositionalEncoding
+	Encoder *layers.Encoder
+	Head    *layers.Linear
+	cfg     ModelConfig
+}
+
+var _ nn.Module = (*Model)(nil)
+
+// NewModel builds and initialises a model from rng.
+func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
+	if cfg.Kind != data.Tagging && cfg.Kind != data.Classification {
+		return nil, fmt.Errorf("train: model: invalid kind %v", cfg.Kind)
+	}
+	if cfg.InVocab <= 0 || cfg.OutVocab <= 0 {
+		return nil, fmt.Errorf("train: model: vocabulary sizes must be positive, got %d and %d", cfg.InVocab, cfg.OutVocab)
+	}
+	layer := layers.EncoderLayerConfig{
+		DModel: cfg.DModel, Heads: cfg.Heads, DFF: cfg.DFF, Activation: cfg.Activation,
+		Dropout: cfg.Dropout, NormFirst: cfg.NormFirst, Dtype: cfg.Dtype,
+	}
+	enc, err := layers.NewEncoder("encoder", layers.EncoderConfig{Layers: cfg.Layers, Layer: layer, FinalNorm: cfg.NormFirst}, rng)
+	if err != nil {
+		return nil, err
+	}
+	emb, err := layers.NewEmbedding("embed", cfg.InVocab, cfg.DModel, true, cfg.Dtype, rng)
+	if err != nil {
+		return nil, err
+	}
+	pos, err := layers.NewPositionalEncoding("pos", cfg.Positional, cfg.DModel, cfg.MaxLen, cfg.Dtype, rng)
+	if err != nil {
+		return nil, err
+	}
+	head, err := layers.NewLinear("head", cfg.DModel, cfg.OutVocab, cfg.Dtype, rng)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Embed: emb, Pos: pos, Encoder: enc, Head: head, cfg: cfg}
+	if err := nn.CheckUnique(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Params lists every parameter: embedding, positions, encoder, head.
+func (m *Model) Params() []*nn.Param {
+	ps := append(m.Embed.Params(), m.Pos.Params()...)
+	ps = append(ps, m.Encoder.Params()...)
+	return append(ps, m.Head.Params()...)
+}
+
+// Config returns the architecture.
+func (m *Model) Config() ModelConfig { return m.cfg }
+
+// Graph is the model compiled for one batch shape: its input tensors, which
+// the caller fills before each Run, and its program.
+type Graph struct {
+	B, T    int
+	Ids     *tensor.Dense // [B,T] token ids
+	Keep    *tensor.Dense // [B,T] 1 at real tokens
+	Targets *tensor.Dense // [B·T] (tagging) or [B] (classification), −1 where nothing counts
+	Prog    *nn.Program
+	// Outputs of Prog: 0 is the logits [B·T,V] or [B,V]; 1.. are the attention
+	// weights [B,H,T,T] of each layer when asked for.
+	graph *nn.Graph
+}
+
+// Build compiles the model for batches of shape [b, t]. A training graph
+// applies dropout and computes gradients of the loss; an evaluation graph
+// computes the loss and logits only (and attention weights if weights).
+func (m *Model) Build(b, t int, training, weights bool) (*Graph, error) {
+	g, err := nn.NewGraph(m.cfg.Dtype, training)
+	if err != nil {
+		return nil, err
+	}
+	out := &Graph{B: b, T: t, graph: g}
+	ids, idv, err := g.Input("ids", b, t)
+	if err != nil {
+		return nil, err
+	}
+	keep, keepv, err := g.Input("keep", b, t)
+	if err != nil {
+		return nil, err
+	}
+	nTargets := b
+	if m.cfg.Kind == data.Tagging {
+		nTargets = b * t
+	}
+	targets, tv, err := g.Input("targets", nTargets)
+	if err != nil {
+		return nil, err
+	}
+	out.Ids, out.Keep, out.Targets = idv, keepv, tv
+
+	x, err := m.Embed.Forward(g, ids) // [B,T,D]
+	if err != nil {
+		return nil, err
+	}
+	if x, err = m.Pos.Forward(g, x); err != nil {
+		return nil, err
+	}
+	if x, err = g.Dropout("embed", x, m.cfg.Dropout); err != nil {
+		return nil, err
+	}
+	x, attn, err := m.Encoder.Forward(g, x, keep) // [B,T,D], [B,H,T,T] per layer
+	if err != nil {
+		return nil, err
+	}
+	if m.cfg.Kind == data.Classification {
+		if x, err = nn.MaskedMean(x, keep); err != nil { // [B,D]
+			return nil, err
+		}
+	} else if x, err = G.Reshape(x, tensor.Shape{b * t, m.cfg.DModel}); err != nil { // [B·T,D]
+		return nil, fmt.Errorf("train: model: %w", err)
+	}
+	logits, err := m.Head.Forward(g, x) // [N,V]
+	if err != nil {
+		return nil, err
+	}
+	loss, err := nn.CrossEntropy(logits, targets)
+	if err != nil {
+		return nil, err
+	}
+	outputs := []*G.Node{logits}
+	if weights {
+		outputs = append(outputs, attn...)
+	}
+	if out.Prog, err = nn.Compile(g, loss, training, outputs...); err != nil {
+		return nil, err
+	}
+	if training && len(g.Params()) != len(m.Params()) {
+		return nil, fmt.Errorf("train: model: graph binds %d of %d parameters", len(g.Params()), len(m.Params()))
+	}
+	return out, nil
+}
+
+// Params returns the parameters in the order of Prog.Grads.
+func (gr *Graph) Params() []*nn.Param { return gr.graph.Params() }
+
+// SampleDropout draws the dropout masks for the next training run.
+func (gr *Graph) SampleDropout(rng *rand.Rand) { gr.graph.SampleDropout(rng) }
+
+// Load copies a batch into the graph's inputs; scratch holds at least
+// B·T float64s and saves an allocation per call.
+func (gr *Graph) Load(b *data.Batch, scratch []float64) error {
+	if b.B != gr.B || b.T != gr.T {
+		return fmt.Errorf("train: batch [%d,%d] does not fit a graph built for [%d,%d]", b.B, b.T, gr.B, gr.T)
+	}
+	n := gr.B * gr.T
+	if err := b.FillInputs(scratch[:n]); err != nil {
+		return err
+	}
+	nn.FromFloat64s(gr.Ids, scratch[:n])
+	if err := b.FillKeyMask(scratch[:n]); err != nil {
+		return err
+	}
+	nn.FromFloat64s(gr.Keep, scratch[:n])
+	nt := len(b.Targets)
+	if err := b.FillTargets(scratch[:nt]); err != nil {
+		return err
+	}
+	nn.FromFloat64s(gr.Targets, scratch[:nt])
+	return nil
+}
+
+// Close releases the program.
+func (gr *Graph) Close() error { return gr.Prog.Close() }

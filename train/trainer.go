@@ -1,0 +1,460 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/optim"
+)
+
+// ErrInterrupted is returned by Run when its context is cancelled: the run
+// stopped at a step boundary and saved a checkpoint.
+var ErrInterrupted = errors.New("training interrupted")
+
+// ErrNonFinite is returned by Run when the loss or gradient norm stops
+// being finite. No checkpoint is written for that step.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// window accumulates the training loss between two log lines.
+type window struct {
+	Loss   float64 `json:"loss"`
+	Steps  int     `json:"steps"`
+	Tokens int     `json:"tokens"`
+}
+
+// Trainer owns one training run: data, model, graphs, optimizer, random
+// generators and the run directory.
+type Trainer struct {
+	cfg      Config
+	ds       *Dataset
+	vocab    savedVocab
+	model    *Model
+	graph    *Graph
+	eval     *Evaluator
+	opt      *optim.Adam
+	sched    optim.Schedule
+	dropPCG  *rand.PCG
+	dropRNG  *rand.Rand
+	batch    *data.Batch
+	scratch  []float64
+	dir      string
+	st       state
+	metrics  *os.File
+	progress Progress
+	// Log, if not nil, receives human-readable messages.
+	Log io.Writer
+}
+
+func (c Config) dtype() tensor.Dtype {
+	if c.Dtype == "float64" {
+		return tensor.Float64
+	}
+	return tensor.Float32
+}
+
+func (c Config) modelConfig(kind data.Kind, in, out, maxLen int) (ModelConfig, error) {
+	if maxLen == 0 {
+		maxLen = c.Len
+	}
+	return ModelConfig{
+		Kind: kind, InVocab: in, OutVocab: out, MaxLen: maxLen,
+		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
+		Activation: c.Activation, NormFirst: c.Norm == "pre", Positional: c.Positional, Dtype: c.dtype(),
+	}, nil
+}
+
+// New starts a fresh run of cfg. Its run directory is created if needed;
+// a directory that already holds checkpoints is an error (resume it, or
+// choose another -out).
+func New(cfg Config) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	ds, err := NewDataset(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := cfg.modelConfig(ds.Kind, ds.In.Size(), ds.Out.Size(), ds.MaxLen)
+	if err != nil {
+		return nil, err
+	}
+	model, err := NewModel(mc, rand.New(rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamInit))))
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{cfg: cfg, ds: ds, model: model, dir: cfg.RunDir()}
+	t.vocab = savedVocab{Kind: ds.Kind, In: ds.In.Tokens(), Out: ds.Out.Tokens()}
+	t.dropPCG = rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamDropout))
+	if t.opt, err = optim.NewAdam(cfg.adam()); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Resume continues the run whose checkpoint ck was loaded by OpenRun, with
+// cfg: the checkpoint's config, in which only steps and the evaluation,
+// logging and saving cadence may differ (see CheckResume).
+func Resume(ck *Checkpoint, cfg Config) (*Trainer, error) {
+	if err := CheckResume(ck.Config, cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Steps < ck.State.Step {
+		return nil, fmt.Errorf("train: -steps %d is before the checkpoint's step %d", cfg.Steps, ck.State.Step)
+	}
+	t, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !equalTokens(t.vocab, ck.Vocab) {
+		return nil, fmt.Errorf("train: %s: the vocabulary differs from the data's (did the data file change?)", ck.Dir)
+	}
+	// The checkpoint's model is verified; take its weights by name.
+	src := ck.Model.Params()
+	for i, p := range t.model.Params() {
+		if err := p.SetFloat64s(src[i].Float64s()); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.opt.SetState(ck.Optim, t.model.Params()); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", ck.Dir, err)
+	}
+	if err := t.dropPCG.UnmarshalBinary(ck.State.DropoutRNG); err != nil {
+		return nil, fmt.Errorf("train: %s: dropout generator: %w", ck.Dir, err)
+	}
+	if err := t.ds.Train.UnmarshalBinary(ck.State.Data); err != nil {
+		return nil, fmt.Errorf("train: %s: data stream: %w", ck.Dir, err)
+	}
+	t.st = ck.State
+	t.dir = filepath.Dir(ck.Dir)
+	return t, nil
+}
+
+func equalTokens(a, b savedVocab) bool {
+	eq := func(x, y []string) bool {
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i] != y[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Kind == b.Kind && eq(a.In, b.In) && eq(a.Out, b.Out)
+}
+
+// CheckResume reports a setting of next that contradicts the checkpointed
+// run prev. Only steps, the cadence of evaluation, logging and saving, how
+// many checkpoints to keep, and the run directory may change.
+func CheckResume(prev, next Config) error {
+	a, b := prev, next
+	for _, c := range []*Config{&a, &b} {
+		c.Steps, c.EvalEvery, c.LogEvery, c.SaveEvery, c.Keep, c.Out = 0, 0, 0, 0, 0, ""
+	}
+	if a == b {
+		return nil
+	}
+	var pm, nm map[string]any
+	_ = json.Unmarshal(a.JSON(), &pm) // our own JSON: cannot fail
+	_ = json.Unmarshal(b.JSON(), &nm)
+	for _, k := range sortedKeys(pm, nm) {
+		if fmt.Sprint(pm[k]) != fmt.Sprint(nm[k]) {
+			return fmt.Errorf("train: %s %v contradicts the checkpoint's %v (only steps, eval-every, log-every, save-every and keep may change on resume)", k, nm[k], pm[k])
+		}
+	}
+	return nil
+}
+
+// Config returns the run's resolved configuration.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Model returns the model being trained.
+func (t *Trainer) Model() *Model { return t.model }
+
+// Dir returns the run directory.
+func (t *Trainer) Dir() string { return t.dir }
+
+// Step returns the number of steps done.
+func (t *Trainer) Step() int { return t.st.Step }
+
+// Result is what a finished run reports.
+type Result struct {
+	Steps int
+	Test  Metrics
+	Best  int // step of the best checkpoint
+	Dir   string
+}
+
+// Run trains until cfg.Steps, evaluating, logging and checkpointing on
+// schedule, then evaluates the held-out test set. If ctx is cancelled it
+// stops at the next step boundary, saves and returns ErrInterrupted.
+func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
+	if err := t.setup(); err != nil {
+		return res, err
+	}
+	defer t.close()
+	t.progress.Start(t.st.Step, t.cfg.Steps)
+	grads := t.graph.Prog.Grads()
+	params := t.graph.Params()
+	started := time.Now()
+	startStep := t.st.Step
+	for t.st.Step < t.cfg.Steps {
+		if ctx.Err() != nil {
+			if _, err := t.save(); err != nil {
+				return res, err
+			}
+			return t.result(), ErrInterrupted
+		}
+		if err := t.batch.FillFrom(t.ds.Train); err != nil {
+			return res, err
+		}
+		if err := t.graph.Load(t.batch, t.scratch); err != nil {
+			return res, err
+		}
+		t.graph.SampleDropout(t.dropRNG)
+		if err := t.graph.Prog.Run(); err != nil {
+			return res, err
+		}
+		step := t.st.Step + 1
+		loss := t.graph.Prog.Loss()
+		norm := optim.ClipGradNorm(grads, t.cfg.Clip)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
+			return res, fmt.Errorf("train: step %d: loss %v, gradient norm %v: %w; the last checkpoint in %s is intact", step, loss, norm, ErrNonFinite, t.dir)
+		}
+		lr := t.sched.LR(int64(step))
+		if err := t.opt.Step(params, grads, lr); err != nil {
+			return res, err
+		}
+		t.st.Step = step
+		t.st.Evaluated = false
+		t.st.Window.Loss += loss
+		t.st.Window.Steps++
+		t.st.Window.Tokens += t.batch.Tokens()
+		tokPerSec := float64(t.st.Window.Tokens) / time.Since(started).Seconds()
+		if step%t.cfg.LogEvery == 0 {
+			elapsed := time.Since(started).Seconds()
+			tokPerSec = float64(t.st.Window.Tokens) / elapsed
+			if err := t.logLine(map[string]any{
+				"step": step, "loss": t.st.Window.Loss / float64(t.st.Window.Steps), "lr": lr, "grad_norm": norm,
+				"tokens_per_sec": round(tokPerSec), "elapsed_sec": round(elapsed),
+			}); err != nil {
+				return res, err
+			}
+			t.progress.Log(step, t.st.Window.Loss/float64(t.st.Window.Steps), tokPerSec, float64(step-startStep)/elapsed)
+			t.st.Window = window{}
+			started = time.Now()
+			startStep = step
+		}
+		t.progress.Update(step, loss, tokPerSec)
+		if step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps {
+			if err := t.validate(); err != nil {
+				return res, err
+			}
+		}
+		if step%t.cfg.SaveEvery == 0 || step == t.cfg.Steps {
+			if _, err := t.save(); err != nil {
+				return res, err
+			}
+		}
+	}
+	t.progress.Finish()
+	return t.finish()
+}
+
+// setup builds what a run needs and opens the run directory.
+func (t *Trainer) setup() error {
+	if err := os.MkdirAll(t.dir, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	t.dropRNG = rand.New(t.dropPCG)
+	var err error
+	if t.sched, err = t.cfg.schedule(); err != nil {
+		return err
+	}
+	if t.graph, err = t.model.Build(t.cfg.Batch, t.ds.MaxLen, true, false); err != nil {
+		return err
+	}
+	t.eval = NewEvaluator(t.model)
+	if t.batch, err = data.NewBatch(t.ds.Kind, t.cfg.Batch, t.ds.MaxLen); err != nil {
+		return err
+	}
+	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
+	if err := writeFileAtomic(filepath.Join(t.dir, fileConfig), t.cfg.JSON()); err != nil {
+		return err
+	}
+	return t.openMetrics()
+}
+
+func (t *Trainer) close() {
+	if t.metrics != nil {
+		t.metrics.Close()
+	}
+	t.graph.Close()
+	t.eval.Close()
+}
+
+// openMetrics opens metrics.jsonl for appending, first dropping any line
+// logged after the step being resumed from (a killed run may have logged
+// past its last checkpoint), so a resumed run's file equals an
+// uninterrupted one's.
+func (t *Trainer) openMetrics() error {
+	path := filepath.Join(t.dir, "metrics.jsonl")
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("train: %w", err)
+	}
+	var kept bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(old))
+	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
+	for sc.Scan() {
+		var line struct {
+			Step *int `json:"step"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Step == nil {
+			break // a torn last line from a kill
+		}
+		if *line.Step > t.st.Step || t.st.Step == 0 {
+			break
+		}
+		if bytes.Contains(sc.Bytes(), []byte(`"test_loss"`)) {
+			continue // a finished run's test line; resuming extends the run
+		}
+		kept.Write(sc.Bytes())
+		kept.WriteByte('\n')
+	}
+	if err := writeFileAtomic(path, kept.Bytes()); err != nil {
+		return err
+	}
+	t.metrics, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}
+
+func (t *Trainer) logLine(v map[string]any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	if _, err := t.metrics.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	return nil
+}
+
+// validate evaluates the validation set, logs it and tracks the best.
+func (t *Trainer) validate() error {
+	m, _, err := t.eval.Evaluate(t.ds.Val)
+	if err != nil {
+		return err
+	}
+	t.st.Val, t.st.Evaluated = m, true
+	if err := t.logLine(map[string]any{
+		"step": t.st.Step, "eval_loss": m.Loss, "eval_token_accuracy": m.TokenAccuracy, "eval_sequence_accuracy": m.SequenceAccuracy,
+	}); err != nil {
+		return err
+	}
+	t.progress.Eval(t.st.Step, m)
+	if t.st.Best.better(m) {
+		t.st.Best = &best{Step: t.st.Step, SequenceAccuracy: m.SequenceAccuracy, Loss: m.Loss}
+		if _, err := t.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// save writes a checkpoint of the current step, records the best and prunes
+// old checkpoints.
+func (t *Trainer) save() (string, error) {
+	st := t.st
+	var err error
+	if st.DropoutRNG, err = t.dropPCG.MarshalBinary(); err != nil {
+		return "", err
+	}
+	if st.Data, err = t.ds.Train.MarshalBinary(); err != nil {
+		return "", err
+	}
+	dir, err := saveCheckpoint(t.dir, t.cfg, t.vocab, t.model, t.opt.State(), st)
+	if err != nil {
+		return "", err
+	}
+	bestStep := -1
+	if st.Best != nil {
+		bestStep = st.Best.Step
+		if bestStep == st.Step {
+			if err := writeBest(t.dir, st.Best); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, prune(t.dir, t.cfg.Keep, bestStep)
+}
+
+func (t *Trainer) result() Result {
+	r := Result{Steps: t.st.Step, Dir: t.dir}
+	if t.st.Best != nil {
+		r.Best = t.st.Best.Step
+	}
+	return r
+}
+
+// finish evaluates the held-out test set and logs it.
+func (t *Trainer) finish() (Result, error) {
+	m, _, err := t.eval.Evaluate(t.ds.Test)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := t.logLine(map[string]any{
+		"step": t.st.Step, "test_loss": m.Loss, "test_token_accuracy": m.TokenAccuracy, "test_sequence_accuracy": m.SequenceAccuracy,
+	}); err != nil {
+		return Result{}, err
+	}
+	r := t.result()
+	r.Test = m
+	return r, nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	if err := writeRenameio(path, b); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// round keeps timing fields readable.
+func round(x float64) float64 { return math.Round(x*10) / 10 }
+
+func sortedKeys(ms ...map[string]any) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range ms {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func writeRenameio(path string, b []byte) error { return renameio.WriteFile(path, b, 0o644) }
