@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -310,7 +311,8 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
 	}
-	if ck.Model, err = NewModel(mc, nil); err != nil {
+	// The initial values are overwritten by the saved weights.
+	if ck.Model, err = NewModel(mc, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
 	}
 	weights, _, err := nn.DecodeSafetensors(files[fileModel])

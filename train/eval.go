@@ -203,3 +203,50 @@ func argmax(xs []float64) int {
 	}
 	return best
 }
+
+// Logits runs exs through the model and returns the raw logits of each
+// example: [len(Input)][V] for tagging, [1][V] for classification.
+func (e *Evaluator) Logits(exs []data.Example) ([][][]float64, error) {
+	if len(exs) == 0 {
+		return nil, fmt.Errorf("train: logits: no examples")
+	}
+	kind, v := e.model.cfg.Kind, e.model.cfg.OutVocab
+	b, t := shape(exs)
+	g, err := e.graph(b, t)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := data.NewBatch(kind, b, t)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.scratch) < b*t {
+		e.scratch = make([]float64, b*t)
+	}
+	out := make([][][]float64, 0, len(exs))
+	for lo := 0; lo < len(exs); lo += b {
+		chunk := exs[lo:min(lo+b, len(exs))]
+		if err := batch.Fill(chunk); err != nil {
+			return nil, err
+		}
+		if err := g.Load(batch, e.scratch); err != nil {
+			return nil, err
+		}
+		if err := g.Prog.Run(); err != nil {
+			return nil, err
+		}
+		logits := nn.ToFloat64s(g.Prog.Output(0))
+		for i, ex := range chunk {
+			rows := make([][]float64, len(ex.Target))
+			for j := range rows {
+				r := i*t + j
+				if kind == data.Classification {
+					r = i
+				}
+				rows[j] = logits[r*v : (r+1)*v]
+			}
+			out = append(out, rows)
+		}
+	}
+	return out, nil
+}

@@ -416,19 +416,29 @@ func (t *Trainer) result() Result {
 	return r
 }
 
-// finish evaluates the held-out test set and logs it.
+// finish evaluates the best checkpoint (by validation metrics) on the
+// held-out test set and logs it: the model cmd/eval evaluates by default.
 func (t *Trainer) finish() (Result, error) {
-	m, _, err := t.eval.Evaluate(t.ds.Test)
+	eval, bestStep := t.eval, t.st.Step
+	if t.st.Best != nil && t.st.Best.Step != t.st.Step {
+		ck, err := LoadCheckpoint(filepath.Join(t.dir, stepDir(t.st.Best.Step)))
+		if err != nil {
+			return Result{}, err
+		}
+		eval, bestStep = NewEvaluator(ck.Model), t.st.Best.Step
+		defer eval.Close()
+	}
+	m, _, err := eval.Evaluate(t.ds.Test)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := t.logLine(map[string]any{
-		"step": t.st.Step, "test_loss": m.Loss, "test_token_accuracy": m.TokenAccuracy, "test_sequence_accuracy": m.SequenceAccuracy,
+		"step": t.st.Step, "best_step": bestStep, "test_loss": m.Loss, "test_token_accuracy": m.TokenAccuracy, "test_sequence_accuracy": m.SequenceAccuracy,
 	}); err != nil {
 		return Result{}, err
 	}
 	r := t.result()
-	r.Test = m
+	r.Test, r.Best = m, bestStep
 	return r, nil
 }
 

@@ -180,9 +180,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "held-out test: token accuracy %.2f%%, sequence accuracy %.2f%% (%d examples); loss %.4f\n",
-		100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss)
-	fmt.Fprintf(stdout, "saved run in %s (best checkpoint: step %d); evaluate with: go run ./cmd/eval -ckpt %s\n", res.Dir, res.Best, res.Dir)
+	fmt.Fprintf(stdout, "held-out test (best checkpoint, step %d): token accuracy %.2f%%, sequence accuracy %.2f%% on %d examples, loss %.4f\n",
+		res.Best, 100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss)
+	fmt.Fprintf(stdout, "saved run in %s; evaluate with: go run ./cmd/eval -ckpt %s\n", res.Dir, res.Dir)
 	return nil
 }
 
