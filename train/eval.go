@@ -70,56 +70,67 @@ func shape(exs []data.Example) (b, t int) {
 	return min(len(exs), evalBatch), t
 }
 
-// Evaluate computes metrics over exs and returns each example's predictions
-// (one per position for tagging, one label for classification).
-func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
-	var m Metrics
+// batches runs exs through the model in evaluation batches, calling f with
+// each chunk of examples, the row of the logits where example i, position j
+// starts (row(i, j)·V), the flat logits and the batch's mean loss and
+// counted targets.
+func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, offset int, row func(i, j int) int, logits []float64, loss float64, counted int)) error {
 	if len(exs) == 0 {
-		return m, nil, fmt.Errorf("train: evaluate: no examples")
+		return fmt.Errorf("train: evaluate: no examples")
 	}
 	kind := e.model.cfg.Kind
 	b, t := shape(exs)
 	g, err := e.graph(b, t)
 	if err != nil {
-		return m, nil, err
+		return err
 	}
 	batch, err := data.NewBatch(kind, b, t)
 	if err != nil {
-		return m, nil, err
+		return err
 	}
-	if need := b * t; len(e.scratch) < need {
-		e.scratch = make([]float64, need)
+	if len(e.scratch) < b*t {
+		e.scratch = make([]float64, b*t)
 	}
-	v := e.model.cfg.OutVocab
-	preds := make([][]int, len(exs))
-	var posRight, posCount []int
-	if kind == data.Tagging {
-		posRight, posCount = make([]int, t), make([]int, t)
+	row := func(i, j int) int { return i*t + j } // tagging: a row per position
+	if kind == data.Classification {
+		row = func(i, _ int) int { return i }
 	}
-	var lossSum float64
 	for lo := 0; lo < len(exs); lo += b {
 		chunk := exs[lo:min(lo+b, len(exs))]
 		if err := batch.Fill(chunk); err != nil {
-			return m, nil, err
+			return err
 		}
 		if err := g.Load(batch, e.scratch); err != nil {
-			return m, nil, err
+			return err
 		}
 		if err := g.Prog.Run(); err != nil {
-			return m, nil, err
+			return err
 		}
-		counted := batch.Counted()
-		lossSum += g.Prog.Loss() * float64(counted)
-		logits := nn.ToFloat64s(g.Prog.Output(0))
+		f(chunk, lo, row, nn.ToFloat64s(g.Prog.Output(0)), g.Prog.Loss(), batch.Counted())
+	}
+	return nil
+}
+
+// Evaluate computes metrics over exs and returns each example's predictions
+// (one per position for tagging, one label for classification).
+func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
+	var m Metrics
+	v := e.model.cfg.OutVocab
+	preds := make([][]int, len(exs))
+	var posRight, posCount []int
+	if e.model.cfg.Kind == data.Tagging {
+		_, t := shape(exs)
+		posRight, posCount = make([]int, t), make([]int, t)
+	}
+	var lossSum float64
+	err := e.batches(exs, func(chunk []data.Example, offset int, row func(i, j int) int, logits []float64, loss float64, counted int) {
+		lossSum += loss * float64(counted)
 		for i, ex := range chunk {
 			right := true
 			p := make([]int, len(ex.Target))
 			for j, target := range ex.Target {
-				row := i*t + j // tagging: one row per position
-				if kind == data.Classification {
-					row = i
-				}
-				p[j] = argmax(logits[row*v : (row+1)*v])
+				r := row(i, j)
+				p[j] = argmax(logits[r*v : (r+1)*v])
 				if target == data.Ignore {
 					continue
 				}
@@ -140,8 +151,11 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 			if right {
 				m.SequenceAccuracy++
 			}
-			preds[lo+i] = p
+			preds[offset+i] = p
 		}
+	})
+	if err != nil {
+		return m, nil, err
 	}
 	m.Examples = len(exs)
 	if m.Targets > 0 {
@@ -207,46 +221,17 @@ func argmax(xs []float64) int {
 // Logits runs exs through the model and returns the raw logits of each
 // example: [len(Input)][V] for tagging, [1][V] for classification.
 func (e *Evaluator) Logits(exs []data.Example) ([][][]float64, error) {
-	if len(exs) == 0 {
-		return nil, fmt.Errorf("train: logits: no examples")
-	}
-	kind, v := e.model.cfg.Kind, e.model.cfg.OutVocab
-	b, t := shape(exs)
-	g, err := e.graph(b, t)
-	if err != nil {
-		return nil, err
-	}
-	batch, err := data.NewBatch(kind, b, t)
-	if err != nil {
-		return nil, err
-	}
-	if len(e.scratch) < b*t {
-		e.scratch = make([]float64, b*t)
-	}
+	v := e.model.cfg.OutVocab
 	out := make([][][]float64, 0, len(exs))
-	for lo := 0; lo < len(exs); lo += b {
-		chunk := exs[lo:min(lo+b, len(exs))]
-		if err := batch.Fill(chunk); err != nil {
-			return nil, err
-		}
-		if err := g.Load(batch, e.scratch); err != nil {
-			return nil, err
-		}
-		if err := g.Prog.Run(); err != nil {
-			return nil, err
-		}
-		logits := nn.ToFloat64s(g.Prog.Output(0))
+	err := e.batches(exs, func(chunk []data.Example, _ int, row func(i, j int) int, logits []float64, _ float64, _ int) {
 		for i, ex := range chunk {
 			rows := make([][]float64, len(ex.Target))
 			for j := range rows {
-				r := i*t + j
-				if kind == data.Classification {
-					r = i
-				}
+				r := row(i, j)
 				rows[j] = logits[r*v : (r+1)*v]
 			}
 			out = append(out, rows)
 		}
-	}
-	return out, nil
+	})
+	return out, err
 }
