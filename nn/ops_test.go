@@ -126,3 +126,43 @@ func chain(g *Graph, f func(...*G.Node) (*G.Node, error), ps ...*Param) (*G.Node
 	}
 	return WeightedSum(g, "r", y, newRand(99))
 }
+
+// TestMaskedSoftmaxFullyMasked: a row with every key masked is all zeros,
+// not NaN, forward and backward.
+func TestMaskedSoftmaxFullyMasked(t *testing.T) {
+	rng := newRand(4)
+	s := randParam(t, rng, "s", 2, 1, 2, 3)
+	g, _ := NewGraph(tensor.Float64, true)
+	sn, _ := g.Param(s)
+	keep := setInput(t, g, "keep", []float64{1, 0, 1, 0, 0, 0}, 2, 3)
+	w, err := MaskedSoftmax(sn, keep, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := WeightedSum(g, "r", w, newRand(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(g, loss, true, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	ws := ToFloat64s(prog.Output(0))
+	for i, v := range ws[6:] { // the second batch row: all keys masked
+		if v != 0 {
+			t.Errorf("fully masked weight %d = %v, want 0", i, v)
+		}
+	}
+	for i, v := range ToFloat64s(prog.Grads()[0]) {
+		if v != v {
+			t.Errorf("gradient %d is NaN", i)
+		}
+	}
+	if l := prog.Loss(); l != l {
+		t.Error("loss is NaN")
+	}
+}

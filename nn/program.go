@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -73,8 +74,12 @@ func (p *Program) Run() error {
 	return nil
 }
 
-// Loss returns the loss computed by the last run.
+// Loss returns the loss computed by the last run, or NaN for a program
+// compiled without a loss.
 func (p *Program) Loss() float64 {
+	if p.loss == nil {
+		return math.NaN()
+	}
 	switch v := p.loss.Data().(type) {
 	case float64:
 		return v
@@ -85,7 +90,7 @@ func (p *Program) Loss() float64 {
 	case []float32:
 		return float64(v[0])
 	}
-	return 0
+	return math.NaN()
 }
 
 // Grads returns the gradient of each parameter of Graph.Params from the last

@@ -1,0 +1,99 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/qkv-dev/qkv"
+
+// allowed lists, for each package, the project packages it may import
+// (directly or not). Anything not listed may import nothing of the project.
+var allowed = map[string][]string{
+	"nn":        {},
+	"layers":    {"nn"},
+	"optim":     {"nn"},
+	"data":      {},
+	"train":     {"nn", "layers", "optim", "data"},
+	"cmd/train": {"nn", "layers", "optim", "data", "train"},
+	"cmd/eval":  {"nn", "layers", "optim", "data", "train"},
+}
+
+// noGorgonia lists packages that must not depend on Gorgonia at all.
+var noGorgonia = []string{"data"}
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+}
+
+func TestDependencyLines(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps=false", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := map[string]bool{}
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if strings.HasPrefix(rel, "internal/") {
+			continue
+		}
+		seen[rel] = true
+		ok, known := allowed[rel]
+		if !known {
+			t.Errorf("package %s is not in the dependency table; add it to DESIGN.md and here", rel)
+			continue
+		}
+		for _, d := range deps(t, p.ImportPath) {
+			if strings.HasPrefix(d, module) {
+				drel := strings.TrimPrefix(strings.TrimPrefix(d, module), "/")
+				if drel == rel {
+					continue
+				}
+				if !contains(ok, drel) {
+					t.Errorf("%s imports %s, which DESIGN.md forbids", rel, drel)
+				}
+			}
+			if contains(noGorgonia, rel) && strings.HasPrefix(d, "gorgonia.org/") {
+				t.Errorf("%s depends on %s; it must use the standard library only", rel, d)
+			}
+			if strings.Contains(d, "/cmd/") && strings.HasPrefix(d, module) && !strings.HasPrefix(rel, "cmd/") {
+				t.Errorf("%s imports a command, %s", rel, d)
+			}
+		}
+	}
+	for rel := range allowed {
+		if !seen[rel] {
+			t.Errorf("package %s from the table was not found", rel)
+		}
+	}
+}
+
+// deps returns every package p depends on, transitively.
+func deps(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Deps "\n"}}`, path).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", path, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}

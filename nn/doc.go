@@ -1,0 +1,28 @@
+// Package nn is qkv's small framework over Gorgonia's automatic
+// differentiation (gorgonia.org/gorgonia).
+//
+// A Param is a named, shaped tensor whose value lives outside any graph; a
+// Graph binds parameters into one Gorgonia expression graph on demand, so a
+// training graph and any number of evaluation graphs share the same
+// weights. A Module lists its parameters explicitly. Compile turns a Graph
+// into a Program: a tape machine that computes a loss, the gradients of
+// every bound parameter, and any outputs asked for, without rebuilding the
+// graph between runs.
+//
+// The operations a transformer needs that Gorgonia lacks or gets wrong are
+// fused custom ops with hand-written backward passes, each checked against
+// finite differences (GradCheck) and against PyTorch:
+//
+//   - Linear: y = x·Wᵀ + b (torch.nn.Linear's layout)
+//   - LayerNorm: y = (x − E[x]) / √(Var[x] + ε) · γ + β (Ba et al., 2016);
+//     Gorgonia's InverseSqrt has a wrong gradient
+//   - MaskedSoftmax: softmax(scale·s) over unpadded keys, exactly zero on
+//     padded ones, no NaN on a fully padded row (Vaswani et al., 2017, eq. 1)
+//   - CrossEntropy: mean −log softmax(z)[t] over counted targets
+//   - GELU: x·Φ(x) (Hendrycks & Gimpel, 2016)
+//   - Embed, AddTrailing, SumTo, MaskedMean
+//
+// Dropout (Srivastava et al., 2014) is a mask fed as an input and drawn
+// from an explicit generator, because Gorgonia's Dropout op has a wrong
+// gradient. Weights are (de)serialised in the safetensors format.
+package nn
