@@ -158,4 +158,3 @@ func TestRepeatedRunsAgree(t *testing.T) {
 		}
 	}
 }
-
