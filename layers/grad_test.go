@@ -241,6 +241,7 @@ func TestLayerGradients(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			build := tc.build(t, newRand(3))
 			var prepare func(g *nn.Graph)
 			if tc.dropout {
@@ -308,6 +309,7 @@ func TestEncoderLossGradient(t *testing.T) {
 			return nn.CrossEntropy(logits, targets)
 		}
 		t.Run(map[bool]string{false: "PostNorm", true: "PreNorm"}[normFirst], func(t *testing.T) {
+			t.Parallel()
 			gradCheck(t, build, func(g *nn.Graph) { g.SampleDropout(newRand(8)) })
 		})
 	}

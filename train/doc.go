@@ -1,0 +1,21 @@
+// Package train assembles, trains and evaluates qkv's models.
+//
+// A Model is token embedding (scaled by √d_model) → positional encoding →
+// encoder → head, after "Attention Is All You Need" (Vaswani et al., 2017):
+// a linear map at every position for tagging tasks, or over the mean of the
+// unpadded positions for sequence classification, and masked cross-entropy.
+// Model.Build compiles it once per batch shape: a training graph with
+// dropout and gradients, and forward-only evaluation graphs over the same
+// weights (Gorgonia accumulates gradients across runs, so evaluation never
+// runs the training graph).
+//
+// A Trainer runs the loop — batch, forward and backward, global-norm
+// clipping, AdamW (Loshchilov & Hutter, 2019) with a learning-rate
+// schedule — validates on held-out data, logs one JSON object per line to
+// metrics.jsonl, and checkpoints. A checkpoint directory holds the resolved
+// config, the vocabularies, the weights (model.safetensors), the optimizer
+// moments by parameter name, every random generator's state and the data
+// stream's position, so that a resumed run is bit-identical to an
+// uninterrupted one. Checkpoints are written atomically and verified
+// against a SHA-256 manifest on load; see checkpoints/README.md.
+package train
