@@ -82,36 +82,27 @@ func (a *MultiHeadAttention) Forward(g *nn.Graph, x, keep *G.Node) (out, weights
 	if len(s) != 3 || s[2] != a.cfg.DModel {
 		return nil, nil, fmt.Errorf("layers: attention %q: input %v, want [B,T,%d]", a.name, s, a.cfg.DModel)
 	}
-	b, t, h := s[0], s[1], a.cfg.Heads
+	h := a.cfg.Heads
 	dk := a.cfg.DModel / h
 	wrap := func(err error) error { return fmt.Errorf("layers: attention %q: %w", a.name, err) }
 
-	// 1. Project into heads: [B,T,D] → [B,T,H,Dk] → [B,H,T,Dk].
-	heads := func(l *Linear) (*G.Node, error) {
-		y, err := l.Forward(g, x)
-		if err != nil {
-			return nil, err
-		}
-		if y, err = G.Reshape(y, tensor.Shape{b, t, h, dk}); err != nil {
-			return nil, err
-		}
-		return G.Transpose(y, 0, 2, 1, 3)
-	}
-	q, err := heads(a.Q)
+	// 1. Project into heads. Head i of Q is the column block
+	// Q[:, :, i·d_k:(i+1)·d_k], so no reshape or transpose is needed.
+	q, err := a.Q.Forward(g, x) // [B,T,D]
 	if err != nil {
-		return nil, nil, wrap(err)
+		return nil, nil, err
 	}
-	k, err := heads(a.K)
+	k, err := a.K.Forward(g, x) // [B,T,D]
 	if err != nil {
-		return nil, nil, wrap(err)
+		return nil, nil, err
 	}
-	v, err := heads(a.V)
+	v, err := a.V.Forward(g, x) // [B,T,D]
 	if err != nil {
-		return nil, nil, wrap(err)
+		return nil, nil, err
 	}
 
 	// 2. Attend: softmax(QKᵀ/√d_k) over unmasked keys, then weight V.
-	scores, err := G.BatchedMatMul(q, k, false, true) // [B,H,T,T]
+	scores, err := nn.HeadScores(q, k, h) // [B,H,T,T]
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
@@ -123,16 +114,11 @@ func (a *MultiHeadAttention) Forward(g *nn.Graph, x, keep *G.Node) (out, weights
 	if err != nil {
 		return nil, nil, wrap(err)
 	}
-	ctx, err := G.BatchedMatMul(dropped, v) // [B,H,T,Dk]
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
 
-	// 3. Concatenate the heads and project: [B,H,T,Dk] → [B,T,H,Dk] → [B,T,D].
-	if ctx, err = G.Transpose(ctx, 0, 2, 1, 3); err != nil {
-		return nil, nil, wrap(err)
-	}
-	if ctx, err = G.Reshape(ctx, tensor.Shape{b, t, a.cfg.DModel}); err != nil {
+	// 3. Concatenate the heads and project: each head's output lands in its
+	// own column block of ctx [B,T,D].
+	ctx, err := nn.HeadMix(dropped, v, false)
+	if err != nil {
 		return nil, nil, wrap(err)
 	}
 	out, err = a.Out.Forward(g, ctx)

@@ -166,3 +166,26 @@ func TestMaskedSoftmaxFullyMasked(t *testing.T) {
 		t.Error("loss is NaN")
 	}
 }
+
+func TestAttentionOpGradients(t *testing.T) {
+	rng := newRand(7)
+	a := randParam(t, rng, "a", 2, 3, 6)
+	b := randParam(t, rng, "b", 2, 3, 6)
+	s := randParam(t, rng, "s", 2, 3, 3, 3)
+	for _, tc := range []struct {
+		name  string
+		build func(g *Graph) (*G.Node, error)
+	}{
+		{"HeadScores", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return HeadScores(n[0], n[1], 3) }, a, b)
+		}},
+		{"HeadMix", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return HeadMix(n[0], n[1], false) }, s, b)
+		}},
+		{"HeadMixTransposed", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return HeadMix(n[0], n[1], true) }, s, b)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkGrad(t, tc.build) })
+	}
+}
