@@ -298,6 +298,15 @@ func (t *Trainer) setup() error {
 	if err := writeFileAtomic(filepath.Join(t.dir, fileConfig), t.cfg.JSON()); err != nil {
 		return err
 	}
+	// A kill between saving a new best checkpoint and writing best.json
+	// leaves best.json behind; the checkpoint's own record is the truth.
+	if b := t.st.Best; b != nil {
+		if on, err := readBest(t.dir); err != nil || *on != *b {
+			if err := writeBest(t.dir, b); err != nil {
+				return err
+			}
+		}
+	}
 	return t.openMetrics()
 }
 

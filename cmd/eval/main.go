@@ -76,14 +76,17 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.input, "input", "", "run one sequence of space-separated `tokens` through the model")
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there")
-	fs.Usage = func() {
+	// The flag package calls Usage on -h and on every error; bad input
+	// gets its one-line error alone, so only -h prints the flags.
+	fs.Usage = func() {}
+	usage := func() {
 		fmt.Fprintf(stderr, "usage: eval -ckpt DIR [flags]\n\nEvaluates a checkpoint on held-out data. Flags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			usage()
 		}
 		return o, err
 	}
@@ -120,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	rep := report{Checkpoint: ck.Dir, Step: ck.State.Step, Task: ck.Config.Name()}
 
 	if o.input != "" {
-		if err := predictOne(ev, ck, in, out, o, &rep); err != nil {
+		if err := predictOne(ev, ck, in, out, o, &rep, stderr); err != nil {
 			return err
 		}
 		return emit(stdout, stderr, o, rep)
@@ -157,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return emit(stdout, stderr, o, rep)
 }
 
-func predictOne(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report) error {
+func predictOne(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
 	toks := strings.Fields(o.input)
 	if len(toks) == 0 {
 		return errors.New("-input has no tokens")
@@ -165,7 +168,7 @@ func predictOne(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, 
 	ids, unknown := in.Encode(toks)
 	rep.Unknown = unknown
 	if unknown > 0 {
-		fmt.Fprintf(os.Stderr, "eval: %d unknown token(s) in -input read as %s (known: %s)\n", unknown, data.UnkToken, strings.Join(in.Tokens()[2:], " "))
+		fmt.Fprintf(stderr, "eval: %d unknown token(s) in -input read as %s (known: %s)\n", unknown, data.UnkToken, strings.Join(in.Tokens()[2:], " "))
 	}
 	ex := data.Example{Input: ids, Target: make([]int, len(ids))}
 	if ck.Vocab.Kind == data.Classification {

@@ -41,12 +41,29 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		sig := <-sigs
+		// A second signal kills the process: checkpoints are atomic. Reset
+		// before saying so, or a signal sent on reading the message could
+		// land while it is still caught, and be lost.
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
 		fmt.Fprintf(os.Stderr, "\n%v: stopping at the next step and saving (again to quit at once)\n", sig)
 		stop(signalError{sig})
-		signal.Reset(os.Interrupt, syscall.SIGTERM) // a second signal kills the process: checkpoints are atomic
 	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	os.Exit(exitCode(err))
+	code := exitCode(err)
+	if code == exitUsage || code == exitError {
+		fmt.Fprintln(os.Stderr, errorLine(err))
+	}
+	os.Exit(code)
+}
+
+// errorLine formats err as the one line main prints: prefixed with the
+// command's name once, its lines joined.
+func errorLine(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if !strings.HasPrefix(msg, "train: ") {
+		msg = "train: " + msg
+	}
+	return msg
 }
 
 type signalError struct{ sig os.Signal }
@@ -133,9 +150,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
 	var tr *train.Trainer
 	if opts.resume != "" {
 		ck, err := train.OpenRun(opts.resume, train.Latest, func(msg string) { fmt.Fprintln(stderr, "train: "+msg) })
@@ -151,6 +165,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", ck.Dir, ck.State.Step, next.Steps)
 	} else {
+		// Only a fresh run is validated as parsed: a resumed run's settings
+		// are the checkpoint's, which train.Resume validates with the
+		// flags applied.
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
 		if cfg.Out == "" {
 			cfg.Out = freeRunDir(cfg.RunDir())
 		} else if hasCheckpoints(cfg.Out) {
@@ -208,14 +228,17 @@ func parse(args []string, stderr io.Writer) (train.Config, options, map[string]b
 	fs.StringVar(&opts.config, "config", "", "JSON config `file` (keys as in a run's config.json; flags override it)")
 	fs.StringVar(&opts.resume, "resume", "", "continue the run in `dir` from its newest good checkpoint")
 	fs.StringVar(&opts.initFrom, "init-from", "", "start a new run from the weights in `file`.safetensors")
-	fs.Usage = func() {
+	// The flag package calls Usage on -h and on every error; bad input
+	// gets its one-line error alone, so only -h prints the flags.
+	fs.Usage = func() {}
+	usage := func() {
 		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a transformer encoder and saves checkpoints. Flags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			usage()
 			return train.Config{}, opts, nil, err
 		}
 		return train.Config{}, opts, nil, usageError{err}
@@ -277,9 +300,33 @@ func overlay(next *train.Config, parsed train.Config, set map[string]bool, opts 
 		}
 	}
 	for _, f := range flagSpecs {
-		if set[f.name] {
-			copyField(f.field(next), f.field(&parsed))
+		if !set[f.name] {
+			continue
 		}
+		was := fmt.Sprint(fieldValue(f.field(next)))
+		copyField(f.field(next), f.field(&parsed))
+		if now := fmt.Sprint(fieldValue(f.field(next))); now != was && !resumable[f.name] {
+			return usageError{fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only -steps, -eval-every, -log-every, -save-every, -keep and -out may change)", f.name, now, was)}
+		}
+	}
+	return nil
+}
+
+// resumable lists the flags whose settings may change on -resume; the rest
+// define the run (see train.CheckResume).
+var resumable = map[string]bool{"steps": true, "eval-every": true, "log-every": true, "save-every": true, "keep": true, "out": true}
+
+// fieldValue dereferences a Config field pointer.
+func fieldValue(p any) any {
+	switch v := p.(type) {
+	case *string:
+		return *v
+	case *int:
+		return *v
+	case *float64:
+		return *v
+	case *uint64:
+		return *v
 	}
 	return nil
 }
@@ -306,10 +353,11 @@ func hasCheckpoints(dir string) bool {
 // freeRunDir returns dir, or dir-2, dir-3, … if dir already holds a run, so
 // that a second run never touches the first's checkpoints.
 func freeRunDir(dir string) string {
-	for i := 2; hasCheckpoints(dir); i++ {
-		dir = fmt.Sprintf("%s-%d", strings.TrimSuffix(dir, fmt.Sprintf("-%d", i-1)), i)
+	free := dir
+	for i := 2; hasCheckpoints(free); i++ {
+		free = fmt.Sprintf("%s-%d", dir, i)
 	}
-	return dir
+	return free
 }
 
 // initFrom loads starting weights from a safetensors file.

@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"train":     {"nn", "layers", "optim", "data"},
 	"cmd/train": {"nn", "layers", "optim", "data", "train"},
 	"cmd/eval":  {"nn", "layers", "optim", "data", "train"},
+	"bench":     {"nn", "layers", "optim", "data", "train"},
 }
 
 // noGorgonia lists packages that must not depend on Gorgonia at all.
