@@ -86,16 +86,17 @@ func Preset(task string) (Config, error) {
 	case "sort":
 		c.Steps = 2000
 	case "histogram":
-		c.Steps = 2000
+		c.Steps = 2500
 	case "recall":
-		c.MinLen, c.Len, c.Symbols = 5, 15, 8
-		c.Steps = 3000
+		// Four keys and values, up to 16 positions: from length 10 on, filler
+		// separates every pair from the query.
+		c.Symbols, c.MinLen, c.Len = 4, 3, 16
+		c.Batch, c.Steps = 64, 2500
 	case "parity":
-		c.MinLen, c.Len = 2, 8
+		c.MinLen, c.Len = 2, 12
 		c.Steps = 3000
 	case "dyck":
-		c.MinLen, c.Len = 2, 12
-		c.Steps = 2000
+		c.MinLen, c.Len = 2, 20
 	default:
 		return Config{}, fmt.Errorf("%w %q (known: %v)", data.ErrUnknownTask, task, data.TaskNames())
 	}
