@@ -19,6 +19,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/layers"
 	"github.com/qkv-dev/qkv/nn"
 	"github.com/qkv-dev/qkv/optim"
 )
@@ -311,13 +312,23 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
 	}
-	// The initial values are overwritten by the saved weights.
-	if ck.Model, err = NewModel(mc, rand.New(rand.NewPCG(0, 0))); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
-	}
 	weights, _, err := nn.DecodeSafetensors(files[fileModel])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path(fileModel), err)
+	}
+	// Sizes the weights cannot hold would have NewModel allocate without
+	// bound (a config.json that disagrees with them, its hash notwithstanding).
+	held := 0
+	for _, t := range weights {
+		held += t.Shape().TotalSize()
+	}
+	if need := minParams(mc); need > float64(held) {
+		return nil, fmt.Errorf("%s: d_model %d, d_ff %d, %d layers and %d input tokens need at least %.4g weights; %s holds %d",
+			path(fileConfig), mc.DModel, mc.DFF, mc.Layers, mc.InVocab, need, fileModel, held)
+	}
+	// The initial values are overwritten by the saved weights.
+	if ck.Model, err = NewModel(mc, rand.New(rand.NewPCG(0, 0))); err != nil {
+		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
 	}
 	if err := nn.LoadTensors(weights, ck.Model.Params()); err != nil {
 		return nil, fmt.Errorf("%s: %v (does it match config.json?)", path(fileModel), err)
@@ -326,6 +337,18 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %v", path(fileOptimizer), err)
 	}
 	return ck, nil
+}
+
+// minParams is a lower bound of a model's parameter count, in float64 so
+// that absurd sizes cannot overflow: the embedding, any learned positions,
+// and per layer one D×D attention projection and one D×F feed-forward matrix.
+func minParams(mc ModelConfig) float64 {
+	d := float64(mc.DModel)
+	n := float64(mc.InVocab)*d + float64(mc.Layers)*(d*d+d*float64(mc.DFF))
+	if mc.Positional == layers.Learned {
+		n += float64(mc.MaxLen) * d
+	}
+	return n
 }
 
 func decodeOptimizer(b []byte, m *Model, step int64) (optim.State, error) {

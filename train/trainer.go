@@ -374,6 +374,9 @@ func (t *Trainer) validate() error {
 	if err != nil {
 		return err
 	}
+	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
+		return fmt.Errorf("train: step %d: validation loss %v: %w; the last checkpoint in %s is intact", t.st.Step, m.Loss, ErrNonFinite, t.dir)
+	}
 	t.st.Val, t.st.Evaluated = m, true
 	if err := t.logLine(map[string]any{
 		"step": t.st.Step, "eval_loss": m.Loss, "eval_token_accuracy": m.TokenAccuracy, "eval_sequence_accuracy": m.SequenceAccuracy,
