@@ -78,10 +78,19 @@ func (c Config) modelConfig(kind data.Kind, in, out, maxLen int) (ModelConfig, e
 	}, nil
 }
 
-// New starts a fresh run of cfg. Its run directory is created if needed;
-// a directory that already holds checkpoints is an error (resume it, or
-// choose another -out).
+// New starts a fresh run of cfg in cfg.RunDir(), which is created if
+// needed. A directory that already holds checkpoints is an error: resume
+// it, or choose another Out.
 func New(cfg Config) (*Trainer, error) {
+	if steps, err := listCheckpoints(cfg.RunDir()); err == nil && len(steps) > 0 {
+		return nil, fmt.Errorf("train: %s already holds a run; resume it or choose another directory", cfg.RunDir())
+	}
+	return newTrainer(cfg)
+}
+
+// newTrainer builds a run of cfg from scratch: data, initialised model,
+// optimizer and generators.
+func newTrainer(cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -116,7 +125,7 @@ func Resume(ck *Checkpoint, cfg Config) (*Trainer, error) {
 	if cfg.Steps < ck.State.Step {
 		return nil, fmt.Errorf("train: -steps %d is before the checkpoint's step %d", cfg.Steps, ck.State.Step)
 	}
-	t, err := New(cfg)
+	t, err := newTrainer(cfg)
 	if err != nil {
 		return nil, err
 	}
