@@ -36,6 +36,7 @@ func main() {
 
 type options struct {
 	ckpt, which, split, data, input string
+	attentionPNG                    string
 	length, n, show                 int
 	json, attention                 bool
 }
@@ -75,6 +76,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.show, "show", 0, "print K examples with input, target and prediction, errors marked")
 	fs.StringVar(&o.input, "input", "", "run one sequence of space-separated `tokens` through the model")
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
+	fs.StringVar(&o.attentionPNG, "attention-png", "", "with -input: draw every head's attention weights as heat maps into `file`.png")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there")
 	// The flag package calls Usage on -h and on every error; bad input
 	// gets its one-line error alone, so only -h prints the flags.
@@ -99,8 +101,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-n, -show and -len must not be negative")
 	case o.data != "" && o.length > 0:
 		return o, errors.New("give -data or -len, not both")
-	case o.attention && o.input == "":
-		return o, errors.New("-attention needs -input")
+	case (o.attention || o.attentionPNG != "") && o.input == "":
+		return o, errors.New("-attention and -attention-png need -input")
 	}
 	return o, nil
 }
@@ -183,9 +185,18 @@ func predictOne(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, 
 		return err
 	}
 	rep.Prediction = &shown{Input: in.Decode(ids), Predicted: out.Decode(preds[0])}
-	if o.attention {
-		if rep.Attention, err = ev.Attention(ex); err != nil {
+	if o.attention || o.attentionPNG != "" {
+		att, err := ev.Attention(ex)
+		if err != nil {
 			return err
+		}
+		if o.attention {
+			rep.Attention = att
+		}
+		if o.attentionPNG != "" {
+			if err := writeHeatmaps(o.attentionPNG, att, rep.Prediction.Input); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -136,7 +137,7 @@ func TestBadInput(t *testing.T) {
 		{"data and length", []string{"-ckpt", runDir, "-data", bad, "-len", "8"}, "give -data or -len, not both"},
 		{"malformed data file", []string{"-ckpt", runDir, "-data", bad}, "bad.tsv:2: no tab"},
 		{"missing data file", []string{"-ckpt", runDir, "-data", filepath.Join(in, "none.tsv")}, "none.tsv: no such file or directory"},
-		{"attention without input", []string{"-ckpt", runDir, "-attention"}, "-attention needs -input"},
+		{"attention without input", []string{"-ckpt", runDir, "-attention"}, "need -input"},
 		{"input without tokens", []string{"-ckpt", runDir, "-input", "  "}, "-input has no tokens"},
 	}
 	for _, tt := range tests {
@@ -417,5 +418,28 @@ func TestDamagedBest(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "test: 50 examples") {
 		t.Errorf("no evaluation after the fallback:\n%s", r.stdout)
+	}
+}
+
+// TestAttentionPNG: -attention-png draws one heat map per head into a PNG
+// that decodes, and a path it cannot write is an error, not a crash.
+func TestAttentionPNG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "attention.png")
+	mustEval(t, "-ckpt", runDir, "-input", "a b c d", "-attention-png", path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() <= b.Dy() {
+		t.Errorf("picture %v: want two heads side by side (wider than tall)", b)
+	}
+	r := runEval(t, "-ckpt", runDir, "-input", "a b", "-attention-png", filepath.Join(t.TempDir(), "missing", "x.png"))
+	if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("unwritable -attention-png: exit %d, stderr %q; want 2 and one line", r.code, r.stderr)
 	}
 }
