@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -154,18 +155,7 @@ func Resume(ck *Checkpoint, cfg Config) (*Trainer, error) {
 }
 
 func equalTokens(a, b savedVocab) bool {
-	eq := func(x, y []string) bool {
-		if len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if x[i] != y[i] {
-				return false
-			}
-		}
-		return true
-	}
-	return a.Kind == b.Kind && eq(a.In, b.In) && eq(a.Out, b.Out)
+	return a.Kind == b.Kind && slices.Equal(a.In, b.In) && slices.Equal(a.Out, b.Out)
 }
 
 // CheckResume reports a setting of next that contradicts the checkpointed
@@ -221,8 +211,8 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 	t.progress.Start(t.st.Step, t.cfg.Steps)
 	grads := t.graph.Prog.Grads()
 	params := t.graph.Params()
-	started := time.Now()
-	startStep := t.st.Step
+	runStart := time.Now()
+	windowStart, windowFirst := runStart, t.st.Step
 	for t.st.Step < t.cfg.Steps {
 		if ctx.Err() != nil {
 			if _, err := t.save(); err != nil {
@@ -252,23 +242,23 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		}
 		t.st.Step = step
 		t.st.Evaluated = false
-		t.st.Window.Loss += loss
-		t.st.Window.Steps++
-		t.st.Window.Tokens += t.batch.Tokens()
-		tokPerSec := float64(t.st.Window.Tokens) / time.Since(started).Seconds()
+		w := &t.st.Window
+		w.Loss += loss
+		w.Steps++
+		w.Tokens += t.batch.Tokens()
+		windowSec := time.Since(windowStart).Seconds()
+		tokPerSec := float64(w.Tokens) / windowSec
 		if step%t.cfg.LogEvery == 0 {
-			elapsed := time.Since(started).Seconds()
-			tokPerSec = float64(t.st.Window.Tokens) / elapsed
+			mean := w.Loss / float64(w.Steps)
 			if err := t.logLine(map[string]any{
-				"step": step, "loss": t.st.Window.Loss / float64(t.st.Window.Steps), "lr": lr, "grad_norm": norm,
-				"tokens_per_sec": round(tokPerSec), "elapsed_sec": round(elapsed),
+				"step": step, "loss": mean, "lr": lr, "grad_norm": norm,
+				"tokens_per_sec": round(tokPerSec), "elapsed_sec": round(time.Since(runStart).Seconds()),
 			}); err != nil {
 				return res, err
 			}
-			t.progress.Log(step, t.st.Window.Loss/float64(t.st.Window.Steps), tokPerSec, float64(step-startStep)/elapsed)
-			t.st.Window = window{}
-			started = time.Now()
-			startStep = step
+			t.progress.Log(step, mean, tokPerSec, float64(step-windowFirst)/windowSec)
+			*w = window{}
+			windowStart, windowFirst = time.Now(), step
 		}
 		t.progress.Update(step, loss, tokPerSec)
 		if step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps {
