@@ -120,14 +120,14 @@ func (op *customOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, err
 		if err != nil {
 			return nil, err
 		}
-		err = op.k.f32(out, ins, shapes)
+		err = op.safely(func() error { return op.k.f32(out, ins, shapes) })
 		return prealloc, err
 	case []float64:
 		ins, err := slicesOf[float64](op.name, in)
 		if err != nil {
 			return nil, err
 		}
-		err = op.k.f64(out, ins, shapes)
+		err = op.safely(func() error { return op.k.f64(out, ins, shapes) })
 		return prealloc, err
 	}
 	return nil, fmt.Errorf("nn: %s: unsupported dtype %v", op.name, prealloc.Dtype())
@@ -142,7 +142,7 @@ func (op *customOp) doScalar(dt tensor.Dtype, in []G.Value, shapes []tensor.Shap
 			return nil, err
 		}
 		out := []float32{0}
-		err = op.k.f32(out, ins, shapes)
+		err = op.safely(func() error { return op.k.f32(out, ins, shapes) })
 		return G.NewF32(out[0]), err
 	}
 	ins, err := slicesOf[float64](op.name, in)
@@ -150,8 +150,20 @@ func (op *customOp) doScalar(dt tensor.Dtype, in []G.Value, shapes []tensor.Shap
 		return nil, err
 	}
 	out := []float64{0}
-	err = op.k.f64(out, ins, shapes)
+	err = op.safely(func() error { return op.k.f64(out, ins, shapes) })
 	return G.NewF64(out[0]), err
+}
+
+// safely runs a kernel, turning a panic (an index out of range on inputs
+// the shape checks did not foresee) into an error. Gorgonia runs ops on a
+// goroutine of its own, where a panic would end the whole program.
+func (op *customOp) safely(k func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("nn: %s: %v", op.name, r)
+		}
+	}()
+	return k()
 }
 
 func (op *customOp) shapesOf(in []G.Value) ([]tensor.Shape, error) {

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -187,5 +188,32 @@ func TestAttentionOpGradients(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkGrad(t, tc.build) })
+	}
+}
+
+// TestKernelPanicIsError: a kernel that panics fails the run with an error
+// instead of ending the program from Gorgonia's goroutine.
+func TestKernelPanicIsError(t *testing.T) {
+	g, _ := NewGraph(tensor.Float64, false)
+	x := setInput(t, g, "x", []float64{1, 2, 3}, 3)
+	boom := func(out []float64, in [][]float64, _ []tensor.Shape) error {
+		_ = in[0][len(in[0])+len(out)] // out of range
+		return nil
+	}
+	y, err := apply(&customOp{
+		name: "Boom", inDims: dimsOf(x), outDims: 1, shape: sameShape,
+		k: kernelOf(func([]float32, [][]float32, []tensor.Shape) error { return nil }, boom),
+	}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(g, nil, false, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	err = prog.Run()
+	if err == nil || !strings.Contains(err.Error(), "Boom") || !strings.Contains(err.Error(), "index out of range") {
+		t.Errorf("run with a panicking kernel: error %v, want one naming the op and the panic", err)
 	}
 }
