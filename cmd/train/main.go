@@ -232,7 +232,7 @@ func parse(args []string, stderr io.Writer) (train.Config, options, map[string]b
 	// gets its one-line error alone, so only -h prints the flags.
 	fs.Usage = func() {}
 	usage := func() {
-		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a transformer encoder and saves checkpoints. Flags:\n")
+		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a transformer encoder and saves checkpoints. The defaults below are\nthe reverse task's; -task NAME starts from that task's preset instead, a\n-config file overrides the preset, and flags override both. Flags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
 	}
