@@ -101,50 +101,43 @@ func (l *EncoderLayer) Params() []*nn.Param { return collect(l.Attn, l.FF, l.Nor
 // Forward runs the layer: x [B, T, D], keep [B, T] → y [B, T, D] and the
 // attention weights [B, H, T, T].
 func (l *EncoderLayer) Forward(g *nn.Graph, x, keep *G.Node) (y, weights *G.Node, err error) {
-	// residual adds Dropout(branch) to x.
-	residual := func(x, branch *G.Node, name string) (*G.Node, error) {
-		d, err := g.Dropout(nn.Join(l.name, name), branch, l.cfg.Dropout)
-		if err != nil {
-			return nil, err
-		}
-		return G.Add(x, d)
-	}
 	attend := func(x *G.Node) (*G.Node, error) {
-		var a *G.Node
-		a, weights, err = l.Attn.Forward(g, x, keep)
-		return a, err
+		out, w, err := l.Attn.Forward(g, x, keep)
+		weights = w
+		return out, err
 	}
-	type norm = func(*nn.Graph, *G.Node) (*G.Node, error)
-	block := func(x *G.Node, ln norm, f func(*G.Node) (*G.Node, error), name string) (*G.Node, error) {
-		if l.cfg.NormFirst {
-			n, err := ln(g, x)
-			if err != nil {
-				return nil, err
-			}
-			b, err := f(n)
-			if err != nil {
-				return nil, err
-			}
-			return residual(x, b, name)
-		}
-		b, err := f(x)
-		if err != nil {
-			return nil, err
-		}
-		r, err := residual(x, b, name)
-		if err != nil {
-			return nil, err
-		}
-		return ln(g, r)
-	}
-	if x, err = block(x, l.Norm1.Forward, attend, "attn_residual"); err != nil {
+	feed := func(x *G.Node) (*G.Node, error) { return l.FF.Forward(g, x) }
+	if x, err = l.sublayer(g, x, l.Norm1, attend, "attn_residual"); err != nil {
 		return nil, nil, fmt.Errorf("layers: encoder layer %q: %w", l.name, err)
 	}
-	ff := func(x *G.Node) (*G.Node, error) { return l.FF.Forward(g, x) }
-	if x, err = block(x, l.Norm2.Forward, ff, "ff_residual"); err != nil {
+	if x, err = l.sublayer(g, x, l.Norm2, feed, "ff_residual"); err != nil {
 		return nil, nil, fmt.Errorf("layers: encoder layer %q: %w", l.name, err)
 	}
 	return x, weights, nil
+}
+
+// sublayer wraps f in a residual connection and a layer norm: post-norm
+// LN(x + Dropout(f(x))), or pre-norm x + Dropout(f(LN(x))).
+func (l *EncoderLayer) sublayer(g *nn.Graph, x *G.Node, ln *LayerNorm, f func(*G.Node) (*G.Node, error), name string) (*G.Node, error) {
+	in := x
+	if l.cfg.NormFirst {
+		var err error
+		if in, err = ln.Forward(g, x); err != nil {
+			return nil, err
+		}
+	}
+	out, err := f(in)
+	if err != nil {
+		return nil, err
+	}
+	if out, err = g.Dropout(nn.Join(l.name, name), out, l.cfg.Dropout); err != nil {
+		return nil, err
+	}
+	sum, err := G.Add(x, out)
+	if err != nil || l.cfg.NormFirst {
+		return sum, err
+	}
+	return ln.Forward(g, sum)
 }
 
 // EncoderConfig sizes a stack of encoder layers.
