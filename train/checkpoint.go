@@ -388,6 +388,12 @@ func decodeOptimizer(b []byte, m *Model, step int64) (optim.State, error) {
 	return s, nil
 }
 
+// HoldsRun reports whether dir holds a run's checkpoints.
+func HoldsRun(dir string) bool {
+	steps, err := listCheckpoints(dir)
+	return err == nil && len(steps) > 0
+}
+
 // listCheckpoints returns the steps of the checkpoint directories in dir,
 // newest first.
 func listCheckpoints(dir string) ([]int, error) {

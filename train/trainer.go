@@ -83,7 +83,7 @@ func (c Config) modelConfig(kind data.Kind, in, out, maxLen int) (ModelConfig, e
 // needed. A directory that already holds checkpoints is an error: resume
 // it, or choose another Out.
 func New(cfg Config) (*Trainer, error) {
-	if steps, err := listCheckpoints(cfg.RunDir()); err == nil && len(steps) > 0 {
+	if HoldsRun(cfg.RunDir()) {
 		return nil, fmt.Errorf("train: %s already holds a run; resume it or choose another directory", cfg.RunDir())
 	}
 	return newTrainer(cfg)

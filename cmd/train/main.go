@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -173,7 +172,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		if cfg.Out == "" {
 			cfg.Out = freeRunDir(cfg.RunDir())
-		} else if hasCheckpoints(cfg.Out) {
+		} else if train.HoldsRun(cfg.Out) {
 			return usageError{fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cfg.Out)}
 		}
 		if tr, err = train.New(cfg); err != nil {
@@ -344,17 +343,11 @@ func copyField(dst, src any) {
 	}
 }
 
-// hasCheckpoints reports whether dir holds a run's checkpoints.
-func hasCheckpoints(dir string) bool {
-	m, _ := filepath.Glob(filepath.Join(dir, "step-*"))
-	return len(m) > 0
-}
-
 // freeRunDir returns dir, or dir-2, dir-3, … if dir already holds a run, so
 // that a second run never touches the first's checkpoints.
 func freeRunDir(dir string) string {
 	free := dir
-	for i := 2; hasCheckpoints(free); i++ {
+	for i := 2; train.HoldsRun(free); i++ {
 		free = fmt.Sprintf("%s-%d", dir, i)
 	}
 	return free
