@@ -10,4 +10,7 @@ var (
 	// requested lengths are too few for the held-out sets, or would leave
 	// too little for training.
 	ErrSpaceTooSmall = errors.New("sequence space too small")
+	// ErrTooFewExamples is wrapped by Split when a file has too few distinct
+	// inputs to give every set at least one.
+	ErrTooFewExamples = errors.New("too few examples")
 )

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -10,14 +11,15 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxLineBytes bounds one line of a data file.
 const maxLineBytes = 16 << 20
 
-// DefaultValFraction is the share of a file SplitFile holds out when given
-// a fraction <= 0.
-const DefaultValFraction = 0.1
+// HeldOutFraction is the share of a training file held out for each of
+// validation and test when no separate file is given for it.
+const HeldOutFraction = 0.1
 
 // Line is one example line of a data file, as tokens.
 type Line struct {
@@ -27,7 +29,10 @@ type Line struct {
 
 // ParseTSV reads example lines: input tokens, one TAB, target tokens, with
 // tokens separated by spaces. Blank lines and lines starting with "#" are
-// skipped; "\r\n" endings are accepted. A target of as many tokens as the
+// skipped; "\r\n" endings are accepted and a UTF-8 byte-order mark at the
+// start is dropped. Invalid UTF-8, NUL bytes and carriage returns inside a
+// line (a file with old Mac "\r" line endings) are errors: each would
+// otherwise become tokens that no later file spells the same way. A target of as many tokens as the
 // input makes a tagging line; a single token, a classification line. With
 // want 0 the first line that is only one of these decides the file's kind,
 // and a file of nothing but one-token lines with one-token targets is
@@ -42,11 +47,17 @@ func ParseTSV(r io.Reader, name string, want Kind) (Kind, []Line, error) {
 	for sc.Scan() {
 		num++
 		text := strings.TrimSuffix(sc.Text(), "\r")
-		if strings.TrimSpace(text) == "" || strings.HasPrefix(text, "#") {
-			continue
+		if num == 1 {
+			text = strings.TrimPrefix(text, bom)
 		}
 		fail := func(format string, args ...any) (Kind, []Line, error) {
 			return 0, nil, fmt.Errorf("data: %s:%d: %s", name, num, fmt.Sprintf(format, args...))
+		}
+		if err := checkText(text); err != nil {
+			return fail("%v", err)
+		}
+		if strings.TrimSpace(text) == "" || strings.HasPrefix(text, "#") {
+			continue
 		}
 		if tabs := strings.Count(text, "\t"); tabs != 1 {
 			if tabs == 0 {
@@ -93,6 +104,9 @@ func ParseTSV(r io.Reader, name string, want Kind) (Kind, []Line, error) {
 		lines = append(lines, Line{Num: num, Input: in, Target: out})
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return 0, nil, fmt.Errorf("data: %s:%d: line longer than %d MiB", name, num+1, maxLineBytes>>20)
+		}
 		return 0, nil, fmt.Errorf("data: %s:%d: %w", name, num+1, err)
 	}
 	if kind == 0 {
@@ -101,13 +115,41 @@ func ParseTSV(r io.Reader, name string, want Kind) (Kind, []Line, error) {
 	return kind, lines, nil
 }
 
-// FileData is a user's training file: its kind, the vocabularies built from
-// it, and its examples.
+// bom is the UTF-8 encoding of U+FEFF, which some editors put at the start
+// of a text file.
+const bom = "\uFEFF"
+
+// checkText reports what makes one line of a data file unreadable as
+// tokens: invalid UTF-8, a NUL byte or a carriage return.
+func checkText(text string) error {
+	if !utf8.ValidString(text) {
+		for i, r := range text {
+			if r == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(text[i:]); size == 1 {
+					return fmt.Errorf("invalid UTF-8 at byte %d (the file must be UTF-8 text)", i+1)
+				}
+			}
+		}
+	}
+	if i := strings.IndexByte(text, 0); i >= 0 {
+		return fmt.Errorf("NUL byte at byte %d (is this a binary file?)", i+1)
+	}
+	if i := strings.IndexByte(text, '\r'); i >= 0 {
+		return fmt.Errorf("carriage return at byte %d inside a line: lines must end in \\n or \\r\\n (a file saved with old Mac \\r line endings needs converting)", i+1)
+	}
+	return nil
+}
+
+// FileData is one data file read as examples: its kind, the vocabularies
+// its examples are encoded with, and where each example came from.
 type FileData struct {
+	Name     string // the path or label it was read from
 	Kind     Kind
-	In, Out  *Vocab // sorted tokens after the specials
+	In, Out  *Vocab // ReadFile: the file's sorted tokens after the specials
 	Examples []Example
-	MaxLen   int // longest input
+	Lines    []int // Lines[i] is the 1-based line of Examples[i]
+	MaxLen   int   // longest input
+	Unknown  int   // tokens the vocabularies lack, read as UnkID
 }
 
 // ReadFile reads a training file and builds its vocabularies.
@@ -138,92 +180,154 @@ func ParseFile(r io.Reader, name string) (*FileData, error) {
 			outSet[tok] = true
 		}
 	}
-	fd := &FileData{Kind: kind}
-	if fd.In, err = NewVocab(slices.Sorted(maps.Keys(inSet))); err != nil {
+	in, err := NewVocab(slices.Sorted(maps.Keys(inSet)))
+	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", name, err)
 	}
-	if fd.Out, err = NewVocab(slices.Sorted(maps.Keys(outSet))); err != nil {
+	out, err := NewVocab(slices.Sorted(maps.Keys(outSet)))
+	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", name, err)
 	}
-	fd.Examples, _ = encodeLines(lines, fd.In, fd.Out)
-	for _, ex := range fd.Examples {
-		fd.MaxLen = max(fd.MaxLen, len(ex.Input))
-	}
-	return fd, nil
+	return newFileData(name, kind, lines, in, out), nil
 }
 
-// ReadFileWithVocab reads a validation or evaluation file of the given kind
-// against a training file's vocabularies. Tokens they lack, on either side,
-// become UnkID and are counted in unknown.
-func ReadFileWithVocab(path string, kind Kind, in, out *Vocab) (examples []Example, unknown int, err error) {
+// ReadFileAgainst reads a validation, test or evaluation file of the given
+// kind against a training file's vocabularies. Tokens they lack, on either
+// side, become UnkID and are counted in Unknown.
+func ReadFileAgainst(path string, kind Kind, in, out *Vocab) (*FileData, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("data: %w", err)
+		return nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
-	return ParseFileWithVocab(f, path, kind, in, out)
+	return ParseFileAgainst(f, path, kind, in, out)
+}
+
+// ParseFileAgainst is ReadFileAgainst over a reader; name labels errors.
+func ParseFileAgainst(r io.Reader, name string, kind Kind, in, out *Vocab) (*FileData, error) {
+	if kind != Tagging && kind != Classification {
+		return nil, fmt.Errorf("data: %s: invalid kind %d", name, int(kind))
+	}
+	_, lines, err := ParseTSV(r, name, kind)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("data: %s: no examples", name)
+	}
+	return newFileData(name, kind, lines, in, out), nil
+}
+
+// ReadFileWithVocab is ReadFileAgainst returning the examples and the count
+// of unknown tokens alone.
+func ReadFileWithVocab(path string, kind Kind, in, out *Vocab) (examples []Example, unknown int, err error) {
+	fd, err := ReadFileAgainst(path, kind, in, out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return fd.Examples, fd.Unknown, nil
 }
 
 // ParseFileWithVocab is ReadFileWithVocab over a reader; name labels errors.
 func ParseFileWithVocab(r io.Reader, name string, kind Kind, in, out *Vocab) (examples []Example, unknown int, err error) {
-	if kind != Tagging && kind != Classification {
-		return nil, 0, fmt.Errorf("data: %s: invalid kind %d", name, int(kind))
-	}
-	_, lines, err := ParseTSV(r, name, kind)
+	fd, err := ParseFileAgainst(r, name, kind, in, out)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(lines) == 0 {
-		return nil, 0, fmt.Errorf("data: %s: no examples", name)
-	}
-	examples, unknown = encodeLines(lines, in, out)
-	return examples, unknown, nil
+	return fd.Examples, fd.Unknown, nil
 }
 
-func encodeLines(lines []Line, in, out *Vocab) ([]Example, int) {
-	exs := make([]Example, len(lines))
-	unknown := 0
+func newFileData(name string, kind Kind, lines []Line, in, out *Vocab) *FileData {
+	fd := &FileData{Name: name, Kind: kind, In: in, Out: out,
+		Examples: make([]Example, len(lines)), Lines: make([]int, len(lines))}
 	for i, l := range lines {
 		ids, u1 := in.Encode(l.Input)
 		tgt, u2 := out.Encode(l.Target)
-		exs[i] = Example{Input: ids, Target: tgt}
-		unknown += u1 + u2
+		fd.Examples[i] = Example{Input: ids, Target: tgt}
+		fd.Lines[i] = l.Num
+		fd.Unknown += u1 + u2
+		fd.MaxLen = max(fd.MaxLen, len(ids))
 	}
-	return exs, unknown
+	return fd
 }
 
-// SplitFile shuffles fd's examples with a generator seeded by seed and holds
-// out valFraction of them (DefaultValFraction when <= 0), rounded, at least
-// one and at most all but one; a file of one example gives no val. Training
-// examples whose input also occurs in val are dropped, so the split is
-// disjoint even when the file repeats lines: len(fd.Examples) minus the two
-// lengths is the count dropped. The examples share memory with fd.
-func SplitFile(fd *FileData, valFraction float64, seed uint64) (train, val []Example) {
-	n := len(fd.Examples)
-	if !(valFraction > 0) {
-		valFraction = DefaultValFraction
+// Tokens counts the tokens of fd's inputs and targets, the denominator of
+// Unknown.
+func (fd *FileData) Tokens() int {
+	n := 0
+	for _, ex := range fd.Examples {
+		n += len(ex.Input) + len(ex.Target)
 	}
-	nv := 0
-	if n >= 2 {
-		nv = int(math.Round(math.Min(valFraction, 1) * float64(n)))
-		nv = min(max(nv, 1), n-1)
-	}
-	order := rand.New(rand.NewPCG(seed, streamFileSplit)).Perm(n)
-	held := make(map[string]struct{}, nv)
-	val = make([]Example, nv)
-	for i, j := range order[:nv] {
-		val[i] = fd.Examples[j]
-		held[string(appendKey(nil, val[i].Input))] = struct{}{}
-	}
-	train = make([]Example, 0, n-nv)
-	var key []byte
-	for _, j := range order[nv:] {
-		key = appendKey(key[:0], fd.Examples[j].Input)
-		if _, ok := held[string(key)]; !ok {
-			train = append(train, fd.Examples[j])
+	return n
+}
+
+// CheckLen reports the first example of fd longer than maxLen tokens as
+// "name:line".
+func (fd *FileData) CheckLen(maxLen int) error {
+	for i, ex := range fd.Examples {
+		if len(ex.Input) > maxLen {
+			return fmt.Errorf("data: %s:%d: %d tokens, longer than len %d", fd.Name, fd.Lines[i], len(ex.Input), maxLen)
 		}
 	}
-	return train, val
+	return nil
+}
+
+// Split shuffles examples with a generator seeded by seed and holds out
+// about valFraction of them as validation and testFraction as test (a
+// fraction of 0 holds out nothing for that set). Examples that share an
+// input go to the same set, so no held-out input is ever trained on, even
+// when the file repeats lines. Each set asked for gets at least one
+// example and training keeps at least one; too few distinct inputs for
+// that is ErrTooFewExamples. The examples share memory with the input.
+func Split(examples []Example, valFraction, testFraction float64, seed uint64) (train, val, test []Example, err error) {
+	if !(valFraction >= 0 && testFraction >= 0 && valFraction+testFraction < 1) {
+		return nil, nil, nil, fmt.Errorf("data: split fractions %g and %g must be non-negative and sum below 1", valFraction, testFraction)
+	}
+	// Group examples by input, in order of first appearance.
+	index := map[string]int{}
+	var groups [][]int
+	var key []byte
+	for i, ex := range examples {
+		key = appendKey(key[:0], ex.Input)
+		g, ok := index[string(key)]
+		if !ok {
+			g = len(groups)
+			index[string(key)] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	n := float64(len(examples))
+	wantVal, wantTest := sizeOf(valFraction, n), sizeOf(testFraction, n)
+	sets := 1 + min(wantVal, 1) + min(wantTest, 1)
+	if len(groups) < sets {
+		return nil, nil, nil, fmt.Errorf("data: %d distinct inputs cannot fill training and %d held-out sets: %w", len(groups), sets-1, ErrTooFewExamples)
+	}
+	order := rand.New(rand.NewPCG(seed, streamFileSplit)).Perm(len(groups))
+	for k, g := range order {
+		left := len(order) - k - 1 // groups after this one
+		needTest := min(max(wantTest-len(test), 0), 1)
+		dst := &train
+		switch {
+		case len(val) < wantVal && left >= 1+needTest:
+			dst = &val
+		case len(test) < wantTest && left >= 1:
+			dst = &test
+		}
+		for _, i := range groups[g] {
+			*dst = append(*dst, examples[i])
+		}
+	}
+	return train, val, test, nil
+}
+
+// sizeOf is the number of examples a fraction of n asks for: none for a
+// zero fraction, else at least one.
+func sizeOf(f, n float64) int {
+	if f == 0 {
+		return 0
+	}
+	return max(1, int(math.Round(f*n)))
 }
 
 // Overlap counts the examples of a whose input is also an input in b, to

@@ -75,7 +75,7 @@ func TestParseTSVErrors(t *testing.T) {
 		{"mix", "a b\tx y\nc\tz\na b c\tx\n", 0, "f.tsv:3: classification line (3 input tokens, 1 target tokens) in a file that line 1 made tagging"},
 		{"mix other way", "a b\tx\na b\tx y\n", 0, "f.tsv:2: tagging line (2 input tokens, 2 target tokens) in a file that line 1 made classification"},
 		{"reserved", "a <pad>\tx\n", 0, `f.tsv:1: token "<pad>" is reserved`},
-		{"too long", "a\t" + strings.Repeat("b ", maxLineBytes/2+1) + "\n", 0, "f.tsv:1: bufio.Scanner: token too long"},
+		{"too long", "a\t" + strings.Repeat("b ", maxLineBytes/2+1) + "\n", 0, "f.tsv:1: line longer than 16 MiB"},
 	}
 	for _, tt := range tests {
 		_, _, err := ParseTSV(strings.NewReader(tt.text), "f.tsv", tt.want)
@@ -118,43 +118,103 @@ func TestReadFileWithVocab(t *testing.T) {
 	}
 }
 
-func TestSplitFile(t *testing.T) {
+func TestSplit(t *testing.T) {
 	var b strings.Builder
 	for i := range 95 {
 		tok := string(rune('a'+i%26)) + string(rune('a'+i/26))
 		b.WriteString(tok + " x\tx " + tok + "\n")
 	}
-	b.WriteString("aa x\tx aa\n") // a repeat of line 1
+	b.WriteString("aa x\tx aa\n") // a repeat of line 1: its two copies stay together
 	fd, err := ParseFile(strings.NewReader(b.String()), "f.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		frac      float64
-		wantVal   int
-		wantTotal []int // acceptable len(train)+len(val): 96, or 95 if a repeat was split across
+		val, test         float64
+		wantVal, wantTest []int // acceptable sizes: a repeated input adds one
 	}{
-		{0, 10, []int{95, 96}},
-		{0.5, 48, []int{95, 96}},
-		{0.001, 1, []int{95, 96}},
-		{2, 95, []int{96}},
+		{0.1, 0.1, []int{10, 11}, []int{10, 11}},
+		{0.1, 0, []int{10, 11}, []int{0}},
+		{0, 0.1, []int{0}, []int{10, 11}},
+		{0.001, 0.001, []int{1, 2}, []int{1, 2}},
+		{0.45, 0.45, []int{43, 44}, []int{43, 44}},
 	}
 	for _, tt := range tests {
-		train, val := SplitFile(fd, tt.frac, 7)
-		if len(val) != tt.wantVal || !slices.Contains(tt.wantTotal, len(train)+len(val)) {
-			t.Errorf("SplitFile(%v): %d train, %d val; want %d val", tt.frac, len(train), len(val), tt.wantVal)
+		train, val, test, err := Split(fd.Examples, tt.val, tt.test, 7)
+		if err != nil {
+			t.Fatalf("Split(%v, %v): %v", tt.val, tt.test, err)
 		}
-		if n := Overlap(train, val); n != 0 {
-			t.Errorf("SplitFile(%v): %d training inputs also in val", tt.frac, n)
+		if !slices.Contains(tt.wantVal, len(val)) || !slices.Contains(tt.wantTest, len(test)) || len(train)+len(val)+len(test) != 96 {
+			t.Errorf("Split(%v, %v): %d train, %d val, %d test; want val in %v, test in %v, 96 in all",
+				tt.val, tt.test, len(train), len(val), len(test), tt.wantVal, tt.wantTest)
 		}
-		again, _ := SplitFile(fd, tt.frac, 7)
-		if !slices.EqualFunc(train, again, sameExample) {
-			t.Errorf("SplitFile(%v) not deterministic", tt.frac)
+		for _, pair := range [][2][]Example{{train, val}, {train, test}, {val, test}} {
+			if n := Overlap(pair[0], pair[1]); n != 0 {
+				t.Errorf("Split(%v, %v): %d inputs in two sets", tt.val, tt.test, n)
+			}
+		}
+		train2, val2, test2, _ := Split(fd.Examples, tt.val, tt.test, 7)
+		if !slices.EqualFunc(train, train2, sameExample) || !slices.EqualFunc(val, val2, sameExample) || !slices.EqualFunc(test, test2, sameExample) {
+			t.Errorf("Split(%v, %v) not deterministic", tt.val, tt.test)
+		}
+		_, val3, _, _ := Split(fd.Examples, tt.val, tt.test, 8)
+		if len(val) > 2 && slices.EqualFunc(val, val3, sameExample) {
+			t.Errorf("Split(%v, %v): seeds 7 and 8 hold out the same examples", tt.val, tt.test)
 		}
 	}
-	one := &FileData{Examples: fd.Examples[:1]}
-	if train, val := SplitFile(one, 0.1, 1); len(train) != 1 || len(val) != 0 {
-		t.Errorf("SplitFile of one example: %d train, %d val; want 1, 0", len(train), len(val))
+	// Three distinct inputs fill three sets; two cannot.
+	if train, val, test, err := Split(fd.Examples[:3], 0.1, 0.1, 1); err != nil || len(train) != 1 || len(val) != 1 || len(test) != 1 {
+		t.Errorf("Split of 3 examples: %d, %d, %d, %v; want 1, 1, 1", len(train), len(val), len(test), err)
+	}
+	if _, _, _, err := Split(fd.Examples[:2], 0.1, 0.1, 1); !errors.Is(err, ErrTooFewExamples) {
+		t.Errorf("Split of 2 examples into 3 sets: error %v, want ErrTooFewExamples", err)
+	}
+	if _, _, _, err := Split(fd.Examples, 0.6, 0.5, 1); err == nil {
+		t.Error("Split(0.6, 0.5) accepted fractions summing above 1")
+	}
+}
+
+// TestParseTSVText covers text that would become the wrong tokens: each is
+// an error naming file:line, except a byte-order mark, which is dropped.
+func TestParseTSVText(t *testing.T) {
+	fd, err := ParseFile(strings.NewReader("\uFEFFa b\tb a\n"), "bom.tsv")
+	if err != nil {
+		t.Fatalf("BOM: %v", err)
+	}
+	if got := fd.In.Tokens(); !slices.Equal(got[2:], []string{"a", "b"}) {
+		t.Errorf("BOM: input tokens %q, want a, b", got[2:])
+	}
+	tests := []struct{ name, text, want string }{
+		{"invalid UTF-8", "a b\tb a\nc \xff\tx y\n", "f.tsv:2: invalid UTF-8 at byte 3"},
+		{"NUL", "a\x00b\tx\n", "f.tsv:1: NUL byte at byte 2"},
+		{"lone CR endings", "a b\tb a\rc d\td c\r", "f.tsv:1: carriage return at byte 8"},
+		{"CR inside", "a\rb\tx\r\n", "f.tsv:1: carriage return at byte 2"},
+		{"BOM not at start", "a\tb\n\uFEFFc\td\n", ""},
+	}
+	for _, tt := range tests {
+		_, _, err := ParseTSV(strings.NewReader(tt.text), "f.tsv", 0)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want no error", tt.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestCheckLen(t *testing.T) {
+	fd, err := ParseFile(strings.NewReader("# c\na\tx\n\na b c\tx y z\n"), "f.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fd.CheckLen(3); err != nil {
+		t.Errorf("CheckLen(3) = %v", err)
+	}
+	if err := fd.CheckLen(2); err == nil || !strings.Contains(err.Error(), "f.tsv:4: 3 tokens, longer than len 2") {
+		t.Errorf("CheckLen(2) = %v, want f.tsv:4", err)
 	}
 }
 
