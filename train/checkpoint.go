@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -74,6 +75,39 @@ type state struct {
 	Best       *best   `json:"best,omitempty"`
 	Val        Metrics `json:"val"` // validation metrics at Step, if evaluated
 	Evaluated  bool    `json:"evaluated"`
+	// HeldOut is the SHA-256 of a file run's held-out record (fileHeldOut).
+	HeldOut string `json:"heldout_sha256,omitempty"`
+}
+
+// validate reports a field of a decoded state that no run can have written.
+// A state.json edited by hand with its manifest re-hashed passes the
+// checksums; it must not pass this.
+func (s state) validate(cfg Config) error {
+	unit := func(x float64) bool { return x >= 0 && x <= 1 }
+	switch {
+	case s.Step < 0 || s.Step > cfg.Steps:
+		return fmt.Errorf("step %d outside 0..%d (steps)", s.Step, cfg.Steps)
+	case s.OptimStep < 0 || s.OptimStep > int64(s.Step):
+		return fmt.Errorf("optimizer_step %d outside 0..%d (step)", s.OptimStep, s.Step)
+	case len(s.DropoutRNG) == 0 || len(s.Data) == 0:
+		return errors.New("dropout_rng and data must not be empty")
+	case s.Window.Steps < 0 || s.Window.Tokens < 0 || s.Window.Steps > s.Step || math.IsNaN(s.Window.Loss) || math.IsInf(s.Window.Loss, 0):
+		return fmt.Errorf("window %+v is not a logging window of step %d", s.Window, s.Step)
+	case s.Best != nil && (s.Best.Step < 0 || s.Best.Step > s.Step || !unit(s.Best.SequenceAccuracy) || !(s.Best.Loss >= 0)):
+		return fmt.Errorf("best %+v is not a validation of a step up to %d", *s.Best, s.Step)
+	case s.Evaluated && (!unit(s.Val.TokenAccuracy) || !unit(s.Val.SequenceAccuracy) || !(s.Val.Loss >= 0) || s.Val.Examples <= 0):
+		return fmt.Errorf("val %+v is not a validation result", s.Val)
+	case cfg.Data != "" && s.HeldOut != "" && !isHexSHA256(s.HeldOut):
+		return fmt.Errorf("heldout_sha256 %q is not a SHA-256", s.HeldOut)
+	case cfg.Data == "" && s.HeldOut != "":
+		return errors.New("heldout_sha256 is set for a generated task")
+	}
+	return nil
+}
+
+func isHexSHA256(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == sha256.Size
 }
 
 // best records the best checkpoint by validation metrics.
@@ -305,10 +339,15 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path(fileVocab), err)
 	}
-	if err := json.Unmarshal(files[fileState], &ck.State); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileState), err)
+	dec := json.NewDecoder(bytes.NewReader(files[fileState]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ck.State); err != nil {
+		return nil, fmt.Errorf("%s: %w", path(fileState), err)
 	}
-	mc, err := ck.Config.modelConfig(ck.Vocab.Kind, in.Size(), out.Size(), 0)
+	if err := ck.State.validate(ck.Config); err != nil {
+		return nil, fmt.Errorf("%s: %w", path(fileState), err)
+	}
+	mc, err := ck.Config.modelConfig(ck.Vocab.Kind, in.Size(), out.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
 	}

@@ -95,7 +95,7 @@ func TestLoadCheckpointRejects(t *testing.T) {
 		{"invalid config", fileConfig, []string{"not divisible"}, func(t *testing.T, dir string) {
 			editJSON(t, dir, fileConfig, func(m map[string]any) { m["heads"] = 3 })
 		}},
-		{"unknown config key", fileConfig, []string{"unknown field"}, func(t *testing.T, dir string) {
+		{"unknown config key", fileConfig, []string{"unknown key"}, func(t *testing.T, dir string) {
 			editJSON(t, dir, fileConfig, func(m map[string]any) { m["d_modle"] = 16 })
 		}},
 		{"vocabulary one token short", fileModel, []string{`"embed.`, "has shape"}, func(t *testing.T, dir string) {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
@@ -19,14 +21,18 @@ import (
 // written to the run directory and saved in every checkpoint.
 type Config struct {
 	// Data: a generated task, or a user's file.
-	Task         string `json:"task,omitempty"` // a name from data.TaskNames
-	Data         string `json:"data,omitempty"` // a TSV training file instead of a task
-	Val          string `json:"val,omitempty"`  // a TSV validation file; default: hold out a share of Data
-	Symbols      int    `json:"vocab"`          // content symbols of a generated task
-	MinLen       int    `json:"min_len"`
-	Len          int    `json:"len"` // longest training sequence
-	ValExamples  int    `json:"val_examples"`
-	TestExamples int    `json:"test_examples"`
+	Task    string `json:"task,omitempty"` // a name from data.TaskNames
+	Data    string `json:"data,omitempty"` // a TSV training file instead of a task
+	Val     string `json:"val,omitempty"`  // a TSV validation file; default: hold out a share of Data
+	Test    string `json:"test,omitempty"` // a TSV test file; default: hold out a share of Data
+	Symbols int    `json:"vocab"`          // content symbols of a generated task
+	MinLen  int    `json:"min_len"`
+	// Len is the longest sequence the model takes. For a data file, 0 means
+	// the longest line of the data, validation and test files; a run
+	// records the resolved value.
+	Len          int `json:"len"`
+	ValExamples  int `json:"val_examples"`
+	TestExamples int `json:"test_examples"`
 
 	// Model.
 	DModel     int     `json:"d_model"`
@@ -45,8 +51,8 @@ type Config struct {
 	LR          float64 `json:"lr"`
 	MinLR       float64 `json:"min_lr"`
 	Schedule    string  `json:"schedule"` // constant, cosine or noam
-	Warmup      int     `json:"warmup"`
-	Clip        float64 `json:"clip"` // global gradient-norm limit; 0 disables
+	Warmup      int     `json:"warmup"`   // -1: min(100, steps/10), resolved when a run starts
+	Clip        float64 `json:"clip"`     // global gradient-norm limit; 0 disables
 	WeightDecay float64 `json:"weight_decay"`
 	Beta1       float64 `json:"beta1"`
 	Beta2       float64 `json:"beta2"`
@@ -67,9 +73,25 @@ func Default() Config {
 		Task: "reverse", Symbols: 10, MinLen: 2, Len: 12, ValExamples: 500, TestExamples: 1000,
 		DModel: 64, Heads: 4, Layers: 2, DFF: 128, Dropout: 0, Activation: layers.ReLU,
 		Norm: "post", Positional: layers.Sinusoidal, Dtype: "float32",
-		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: 100, Clip: 1,
+		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: AutoWarmup, Clip: 1,
 		WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
 		EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3,
+	}
+	return c
+}
+
+// AutoWarmup as Config.Warmup asks for min(100, steps/10) warmup steps, so
+// that a default warmup fits any number of steps.
+const AutoWarmup = -1
+
+// resolve fills in the settings that depend on others or on the data: an
+// automatic warmup, and a file run's len.
+func (c Config) resolve(ds *Dataset) Config {
+	if c.Warmup == AutoWarmup {
+		c.Warmup = min(100, c.Steps/10)
+	}
+	if c.Data != "" && c.Len == 0 && ds != nil {
+		c.Len = ds.MaxLen
 	}
 	return c
 }
@@ -117,8 +139,10 @@ func (c Config) Validate() error {
 		check(c.MinLen > 0 && c.MinLen <= c.Len, "lengths must satisfy 0 < min-len <= len, got %d and %d", c.MinLen, c.Len)
 	} else {
 		check(c.Task == "", "give -task or -data, not both")
+		check(c.Len >= 0, "len must not be negative, got %d (0: the longest line)", c.Len)
 	}
 	check(c.Data != "" || c.Val == "", "-val needs -data")
+	check(c.Data != "" || c.Test == "", "-test needs -data")
 	check(c.ValExamples > 0 && c.TestExamples > 0, "val-examples and test-examples must be positive, got %d and %d", c.ValExamples, c.TestExamples)
 	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d-model, heads, layers and d-ff must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
 	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d-model %d is not divisible by heads %d", c.DModel, c.Heads)
@@ -128,11 +152,14 @@ func (c Config) Validate() error {
 	check(c.Positional == layers.Sinusoidal || c.Positional == layers.Learned || c.Positional == layers.NoPosition, "unknown pos %q (want sinusoidal, learned or none)", c.Positional)
 	check(c.Dtype == "float32" || c.Dtype == "float64", "unknown dtype %q (want float32 or float64)", c.Dtype)
 	check(c.Batch > 0 && c.Steps > 0, "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
-	check(c.Warmup >= 0 && c.Clip >= 0, "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
+	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
+	check(c.Warmup < c.Steps || c.Steps <= 0, "-warmup %d must be below -steps %d", c.Warmup, c.Steps)
 	check(c.EvalEvery > 0 && c.LogEvery > 0 && c.SaveEvery > 0, "eval-every, log-every and save-every must be positive")
 	check(c.Keep > 0, "keep must be positive, got %d", c.Keep)
-	if _, err := c.schedule(); err != nil {
-		errs = append(errs, errors.Unwrap(err))
+	if len(errs) == 0 {
+		if _, err := c.resolve(nil).schedule(); err != nil {
+			errs = append(errs, errors.Unwrap(err))
+		}
 	}
 	if err := c.adam().Validate(); err != nil {
 		errs = append(errs, err)
@@ -174,9 +201,20 @@ func (c Config) RunDir() string {
 func trimExt(s string) string { return s[:len(s)-len(filepath.Ext(s))] }
 
 // DecodeConfig overlays the JSON object in r onto c: keys present replace
-// c's values, absent keys keep them, and an unknown key is an error.
+// c's values, absent keys keep them. Keys must be spelled exactly as in a
+// run's config.json; an unknown, misspelt or repeated key and a null value
+// are errors, so no setting is silently ignored. A UTF-8 byte-order mark
+// at the start is dropped.
 func DecodeConfig(r io.Reader, c *Config) error {
-	dec := json.NewDecoder(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+	if err := checkKeys(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		return err
@@ -185,6 +223,59 @@ func DecodeConfig(r io.Reader, c *Config) error {
 		return errors.New("more than one JSON value")
 	}
 	return nil
+}
+
+// checkKeys reports what encoding/json would let pass silently: keys that
+// match a field only case-insensitively, repeated keys and null values.
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return errors.New("want a JSON object of settings")
+	}
+	known := configKeys()
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string) // object keys are strings
+		if !known[key] {
+			for k := range known {
+				if strings.EqualFold(k, key) {
+					return fmt.Errorf("unknown key %q (did you mean %q?)", key, k)
+				}
+			}
+			return fmt.Errorf("unknown key %q", key)
+		}
+		if seen[key] {
+			return fmt.Errorf("key %q appears more than once", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if string(raw) == "null" {
+			return fmt.Errorf("key %q is null: give a value, or leave the key out for the default", key)
+		}
+	}
+	return nil
+}
+
+// configKeys returns the JSON keys of Config's fields.
+func configKeys() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
 }
 
 // ReadConfigFile overlays a JSON config file onto c.

@@ -1,7 +1,12 @@
 package train
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/qkv-dev/qkv/data"
 )
@@ -22,15 +27,29 @@ type Dataset struct {
 	Train   data.Source
 	Val     []data.Example
 	Test    []data.Example
-	MaxLen  int // longest training sequence: the training graph's T
-	Unknown int // unknown tokens met in a validation file
+	MaxLen  int // longest sequence the model takes: the config's len, resolved
+	// Files fingerprints the files a file run read, in the order data, val,
+	// test; nil for a generated task.
+	Files []FileStamp
+	// Notes are what a user should hear about the data before training:
+	// held-out sizes, inputs shared with training, unknown tokens.
+	Notes []string
+}
+
+// FileStamp identifies the contents of one data file.
+type FileStamp struct {
+	Role   string `json:"role"` // data, val or test
+	Path   string `json:"path"` // absolute, as read
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // NewDataset makes the data a config describes. Generated tasks draw
 // validation and test sets from their own seeded streams and reject any
-// training sequence that occurs in them. A data file holds out Val (or a
-// seeded share, data.DefaultValFraction, of the file); its test set is the
-// same held-out data.
+// training sequence that occurs in them. A data file holds out a seeded
+// share (data.HeldOutFraction) of its examples for each of validation and
+// test unless Val or Test name files for them, so the test set is never the
+// set that chose the best checkpoint.
 func NewDataset(c Config) (*Dataset, error) {
 	if c.Data != "" {
 		return fileDataset(c)
@@ -45,33 +64,118 @@ func NewDataset(c Config) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	return &Dataset{
+	ds := &Dataset{
 		Kind: task.Kind(), In: task.InVocab(), Out: task.OutVocab(),
 		Train: sp.Train(seedFor(c.Seed, streamTrainData)), Val: sp.Val, Test: sp.Test, MaxLen: c.Len,
-	}, nil
+	}
+	ds.Notes = append(ds.Notes, fmt.Sprintf("held out: %d validation and %d test examples, generated apart from training (0 inputs shared)", len(ds.Val), len(ds.Test)))
+	return ds, nil
 }
 
 func fileDataset(c Config) (*Dataset, error) {
-	fd, err := data.ReadFile(c.Data)
+	ds := &Dataset{}
+	fd, err := ds.read("data", c.Data, nil)
+	if err != nil {
+		return nil, err
+	}
+	ds.Kind, ds.In, ds.Out = fd.Kind, fd.In, fd.Out
+	var vf, tf *data.FileData
+	if c.Val != "" {
+		if vf, err = ds.read("val", c.Val, fd); err != nil {
+			return nil, err
+		}
+	}
+	if c.Test != "" {
+		if tf, err = ds.read("test", c.Test, fd); err != nil {
+			return nil, err
+		}
+	}
+	valFrac, testFrac := data.HeldOutFraction, data.HeldOutFraction
+	if vf != nil {
+		valFrac = 0
+	}
+	if tf != nil {
+		testFrac = 0
+	}
+	train, val, test, err := data.Split(fd.Examples, valFrac, testFrac, c.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", c.Data, err)
+	}
+	files := []*data.FileData{fd}
+	if vf != nil {
+		val = vf.Examples
+		files = append(files, vf)
+	}
+	if tf != nil {
+		test = tf.Examples
+		files = append(files, tf)
+	}
+	ds.MaxLen = c.Len
+	for _, f := range files {
+		if c.Len == 0 {
+			ds.MaxLen = max(ds.MaxLen, f.MaxLen)
+		} else if err := f.CheckLen(c.Len); err != nil {
+			return nil, fmt.Errorf("train: %w (lower no line, or raise len)", err)
+		}
+	}
+	ds.Val, ds.Test = val, test
+	ds.Train = data.NewListSource(train, seedFor(c.Seed, streamTrainData))
+	ds.Notes = append(ds.Notes, fmt.Sprintf("held out: %d validation examples (%s) and %d test examples (%s); %d training examples",
+		len(val), heldOutFrom(c.Val, c.Data), len(test), heldOutFrom(c.Test, c.Data), len(train)))
+	for _, h := range []struct {
+		role string
+		f    *data.FileData
+	}{{"val", vf}, {"test", tf}} {
+		if h.f == nil {
+			continue
+		}
+		if n := data.Overlap(h.f.Examples, train); n > 0 {
+			ds.Notes = append(ds.Notes, fmt.Sprintf("%s %s: %d of %d examples have an input that also occurs in training", h.role, h.f.Name, n, len(h.f.Examples)))
+		}
+		if h.f.Unknown > 0 {
+			note := fmt.Sprintf("%s %s: %d of %d tokens are not in the training file's vocabulary and read as %s", h.role, h.f.Name, h.f.Unknown, h.f.Tokens(), data.UnkToken)
+			if 2*h.f.Unknown > h.f.Tokens() {
+				note = "warning: " + note + "; is it the right file?"
+			}
+			ds.Notes = append(ds.Notes, note)
+		}
+	}
+	if vf != nil && tf != nil && ds.Files[1].SHA256 == ds.Files[2].SHA256 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("warning: test %s has the same contents as val %s: the test set is the set that chooses the best checkpoint", c.Test, c.Val))
+	}
+	return ds, nil
+}
+
+// read reads one data file, fingerprints it and parses it: as the training
+// file when against is nil, else against its vocabularies.
+func (ds *Dataset) read(role, path string, against *data.FileData) (*data.FileData, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", role, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", role, err)
+	}
+	sum := sha256.Sum256(b)
+	ds.Files = append(ds.Files, FileStamp{Role: role, Path: abs, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
+	var fd *data.FileData
+	if against == nil {
+		fd, err = data.ParseFile(bytes.NewReader(b), path)
+	} else {
+		fd, err = data.ParseFileAgainst(bytes.NewReader(b), path, against.Kind, against.In, against.Out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	ds := &Dataset{Kind: fd.Kind, In: fd.In, Out: fd.Out, MaxLen: fd.MaxLen}
-	var train []data.Example
-	if c.Val != "" {
-		train = fd.Examples
-		if ds.Val, ds.Unknown, err = data.ReadFileWithVocab(c.Val, fd.Kind, fd.In, fd.Out); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-	} else {
-		train, ds.Val = data.SplitFile(fd, data.DefaultValFraction, c.Seed)
+	return fd, nil
+}
+
+func heldOutFrom(file, data string) string {
+	if file != "" {
+		return "from " + file
 	}
-	if len(train) == 0 || len(ds.Val) == 0 {
-		return nil, fmt.Errorf("train: %s: need at least one training and one held-out example, got %d and %d", c.Data, len(train), len(ds.Val))
-	}
-	ds.Test = ds.Val
-	ds.Train = data.NewListSource(train, seedFor(c.Seed, streamTrainData))
-	return ds, nil
+	return "split from " + data
 }
 
 // seedFor derives the seed of one stream from the run's seed.

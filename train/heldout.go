@@ -1,7 +1,16 @@
 package train
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/qkv-dev/qkv/data"
 )
@@ -11,6 +20,88 @@ const (
 	SplitVal  = "val"
 	SplitTest = "test"
 )
+
+// fileHeldOut, in a file run's directory, holds the examples the run held
+// out and fingerprints of the files it read. Every checkpoint records its
+// SHA-256, so evaluation reads the held-out sets from the run alone, from
+// any directory, and a changed or moved data file can never change a
+// number silently.
+const fileHeldOut = "heldout.json"
+
+// heldOutRecord is the contents of fileHeldOut.
+type heldOutRecord struct {
+	Files []FileStamp      `json:"files"`
+	Val   []heldOutExample `json:"val"`
+	Test  []heldOutExample `json:"test"`
+}
+
+// heldOutExample is one example as space-separated tokens.
+type heldOutExample struct {
+	Input  string `json:"input"`
+	Target string `json:"target"`
+}
+
+// encodeHeldOut returns fileHeldOut's bytes for ds and their SHA-256.
+func encodeHeldOut(ds *Dataset) ([]byte, string, error) {
+	rec := heldOutRecord{Files: ds.Files}
+	for _, set := range []struct {
+		exs []data.Example
+		dst *[]heldOutExample
+	}{{ds.Val, &rec.Val}, {ds.Test, &rec.Test}} {
+		*set.dst = make([]heldOutExample, len(set.exs))
+		for i, ex := range set.exs {
+			(*set.dst)[i] = heldOutExample{
+				Input:  strings.Join(ds.In.Decode(ex.Input), " "),
+				Target: strings.Join(ds.Out.Decode(ex.Target), " "),
+			}
+		}
+	}
+	b, err := json.MarshalIndent(rec, "", " ")
+	if err != nil {
+		return nil, "", fmt.Errorf("train: held-out record: %w", err)
+	}
+	b = append(b, '\n')
+	sum := sha256.Sum256(b)
+	return b, hex.EncodeToString(sum[:]), nil
+}
+
+// readHeldOut reads the held-out record of run directory dir and checks it
+// against the SHA-256 a checkpoint recorded.
+func readHeldOut(dir, want string) (*heldOutRecord, error) {
+	path := filepath.Join(dir, fileHeldOut)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is missing: it holds this run's held-out examples", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+		return nil, fmt.Errorf("%s does not match the checkpoint's record of it (changed since training)", path)
+	}
+	var rec heldOutRecord
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &rec, nil
+}
+
+// checkFiles reports the first file of now whose contents differ from the
+// record's.
+func (rec *heldOutRecord) checkFiles(now []FileStamp) error {
+	if len(rec.Files) != len(now) {
+		return fmt.Errorf("the run read %d data files, the config names %d", len(rec.Files), len(now))
+	}
+	for i, was := range rec.Files {
+		if is := now[i]; is.Role != was.Role || is.Size != was.Size || is.SHA256 != was.SHA256 {
+			return fmt.Errorf("%s file %s changed since the run started (%d bytes, was %d; SHA-256 %.12s…, was %.12s…)",
+				is.Role, is.Path, is.Size, was.Size, is.SHA256, was.SHA256)
+		}
+	}
+	return nil
+}
 
 // Vocabs returns the checkpoint's input and target vocabularies.
 func (ck *Checkpoint) Vocabs() (in, out *data.Vocab, err error) {
@@ -23,11 +114,15 @@ func (ck *Checkpoint) Vocabs() (in, out *data.Vocab, err error) {
 	return in, out, nil
 }
 
-// HeldOut regenerates a split of the checkpoint's run exactly as training
-// saw it. With length > 0 the test set of a generated task is instead made
-// of sequences of exactly that length, which must be longer than any
-// training sequence (a length-generalisation test: unseen by construction).
-// n > 0 keeps the first n examples.
+// RunDir returns the run directory the checkpoint belongs to.
+func (ck *Checkpoint) RunDir() string { return filepath.Dir(ck.Dir) }
+
+// HeldOut returns a split of the checkpoint's run exactly as training saw
+// it: regenerated for a task, read from the run's held-out record for a
+// data file. With length > 0 the test set of a generated task is instead
+// made of sequences of exactly that length, which must be longer than any
+// training sequence (a length-generalisation test: unseen by
+// construction). n > 0 keeps the first n examples.
 func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, error) {
 	cfg := ck.Config
 	if split != SplitVal && split != SplitTest {
@@ -54,16 +149,54 @@ func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, erro
 		}
 		return sp.Test, nil
 	}
-	ds, err := NewDataset(cfg)
-	if err != nil {
-		return nil, err
-	}
-	exs := ds.Test
-	if split == SplitVal {
-		exs = ds.Val
+	var exs []data.Example
+	if cfg.Data != "" {
+		var err error
+		if exs, err = ck.fileHeldOut(split); err != nil {
+			return nil, err
+		}
+	} else {
+		ds, err := NewDataset(cfg)
+		if err != nil {
+			return nil, err
+		}
+		exs = ds.Test
+		if split == SplitVal {
+			exs = ds.Val
+		}
 	}
 	if n > 0 && n < len(exs) {
 		exs = exs[:n]
+	}
+	return exs, nil
+}
+
+// fileHeldOut reads a split of a file run from its held-out record.
+func (ck *Checkpoint) fileHeldOut(split string) ([]data.Example, error) {
+	const elsewhere = "evaluate on a file with -data FILE instead"
+	if ck.State.HeldOut == "" {
+		return nil, fmt.Errorf("train: %s was trained before runs recorded their held-out data (its reported test set was its validation set); %s", ck.Dir, elsewhere)
+	}
+	rec, err := readHeldOut(ck.RunDir(), ck.State.HeldOut)
+	if err != nil {
+		return nil, fmt.Errorf("train: %v; %s", err, elsewhere)
+	}
+	in, out, err := ck.Vocabs()
+	if err != nil {
+		return nil, err
+	}
+	set := rec.Test
+	if split == SplitVal {
+		set = rec.Val
+	}
+	exs := make([]data.Example, len(set))
+	for i, h := range set {
+		input, _ := in.Encode(strings.Fields(h.Input))
+		target, _ := out.Encode(strings.Fields(h.Target))
+		if len(input) == 0 || len(target) == 0 {
+			return nil, fmt.Errorf("train: %s: %s example %d is empty; %s", filepath.Join(ck.RunDir(), fileHeldOut), split, i+1, elsewhere)
+		}
+		exs[i] = data.Example{Input: input, Target: target}
 	}
 	return exs, nil
 }

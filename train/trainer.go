@@ -54,6 +54,8 @@ type Trainer struct {
 	batch    *data.Batch
 	scratch  []float64
 	dir      string
+	lock     *runLock
+	heldOut  []byte // a file run's held-out record, written at its start
 	st       state
 	metrics  *os.File
 	progress Progress
@@ -68,25 +70,50 @@ func (c Config) dtype() tensor.Dtype {
 	return tensor.Float32
 }
 
-func (c Config) modelConfig(kind data.Kind, in, out, maxLen int) (ModelConfig, error) {
-	if maxLen == 0 {
-		maxLen = c.Len
-	}
+func (c Config) modelConfig(kind data.Kind, in, out int) (ModelConfig, error) {
 	return ModelConfig{
-		Kind: kind, InVocab: in, OutVocab: out, MaxLen: maxLen,
+		Kind: kind, InVocab: in, OutVocab: out, MaxLen: c.Len,
 		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
 		Activation: c.Activation, NormFirst: c.Norm == "pre", Positional: c.Positional, Dtype: c.dtype(),
 	}, nil
 }
 
+// ErrHoldsRun reports a fresh run asked to start in a directory that
+// already holds one.
+var ErrHoldsRun = errors.New("already holds a run")
+
 // New starts a fresh run of cfg in cfg.RunDir(), which is created if
-// needed. A directory that already holds checkpoints is an error: resume
-// it, or choose another Out.
+// needed and locked (ErrRunInUse if another process holds it) until Run
+// returns or Close is called. A directory that already holds checkpoints is
+// ErrHoldsRun: resume it, or choose another Out.
 func New(cfg Config) (*Trainer, error) {
-	if HoldsRun(cfg.RunDir()) {
-		return nil, fmt.Errorf("train: %s already holds a run; resume it or choose another directory", cfg.RunDir())
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	return newTrainer(cfg)
+	// Nothing is written before the data and the model are known good.
+	t, err := newTrainer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dir := cfg.RunDir()
+	lock, err := lockRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	if HoldsRun(dir) {
+		lock.release()
+		return nil, fmt.Errorf("train: %s %w; resume it or choose another directory", dir, ErrHoldsRun)
+	}
+	t.lock = lock
+	if t.ds.Files != nil {
+		var sum string
+		if t.heldOut, sum, err = encodeHeldOut(t.ds); err != nil {
+			lock.release()
+			return nil, err
+		}
+		t.st.HeldOut = sum
+	}
+	return t, nil
 }
 
 // newTrainer builds a run of cfg from scratch: data, initialised model,
@@ -99,7 +126,8 @@ func newTrainer(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	mc, err := cfg.modelConfig(ds.Kind, ds.In.Size(), ds.Out.Size(), ds.MaxLen)
+	cfg = cfg.resolve(ds)
+	mc, err := cfg.modelConfig(ds.Kind, ds.In.Size(), ds.Out.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -118,20 +146,49 @@ func newTrainer(cfg Config) (*Trainer, error) {
 
 // Resume continues the run whose checkpoint ck was loaded by OpenRun, with
 // cfg: the checkpoint's config, in which only steps and the evaluation,
-// logging and saving cadence may differ (see CheckResume).
-func Resume(ck *Checkpoint, cfg Config) (*Trainer, error) {
+// logging and saving cadence may differ (see CheckResume). It locks the
+// run directory as New does, and refuses a checkpoint that is no longer
+// the run's newest, or data files that changed since the run started.
+func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 	if err := CheckResume(ck.Config, cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Steps < ck.State.Step {
 		return nil, fmt.Errorf("train: -steps %d is before the checkpoint's step %d", cfg.Steps, ck.State.Step)
 	}
-	t, err := newTrainer(cfg)
+	dir := ck.RunDir()
+	lock, err := lockRun(dir)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
+	if steps, _ := listCheckpoints(dir); len(steps) > 0 && steps[0] > ck.State.Step {
+		if _, err := verify(filepath.Join(dir, stepDir(steps[0]))); err == nil {
+			return nil, fmt.Errorf("train: %s has a newer checkpoint, %s, than %s: resume the run directory itself", dir, stepDir(steps[0]), ck.Dir)
+		}
+	}
+	if t, err = newTrainer(cfg); err != nil {
+		return nil, err
+	}
+	t.lock = lock
 	if !equalTokens(t.vocab, ck.Vocab) {
 		return nil, fmt.Errorf("train: %s: the vocabulary differs from the data's (did the data file change?)", ck.Dir)
+	}
+	if cfg.Data != "" {
+		if ck.State.HeldOut == "" {
+			return nil, fmt.Errorf("train: %s was trained before runs recorded their held-out data; it cannot be resumed exactly (start a new run, or -init-from its model.safetensors)", ck.Dir)
+		}
+		rec, err := readHeldOut(dir, ck.State.HeldOut)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if err := rec.checkFiles(t.ds.Files); err != nil {
+			return nil, fmt.Errorf("train: %w: resuming would train on other data", err)
+		}
 	}
 	// The checkpoint's model is verified; take its weights by name.
 	src := ck.Model.Params()
@@ -150,7 +207,7 @@ func Resume(ck *Checkpoint, cfg Config) (*Trainer, error) {
 		return nil, fmt.Errorf("train: %s: data stream: %w", ck.Dir, err)
 	}
 	t.st = ck.State
-	t.dir = filepath.Dir(ck.Dir)
+	t.dir = dir
 	return t, nil
 }
 
@@ -281,6 +338,9 @@ func (t *Trainer) setup() error {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	if t.lock != nil {
+		t.lock.used = true
+	}
 	t.dropRNG = rand.New(t.dropPCG)
 	var err error
 	if t.sched, err = t.cfg.schedule(); err != nil {
@@ -296,6 +356,11 @@ func (t *Trainer) setup() error {
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
 	if err := writeFileAtomic(filepath.Join(t.dir, fileConfig), t.cfg.JSON()); err != nil {
 		return err
+	}
+	if t.heldOut != nil {
+		if err := writeFileAtomic(filepath.Join(t.dir, fileHeldOut), t.heldOut); err != nil {
+			return err
+		}
 	}
 	// A kill between saving a new best checkpoint and writing best.json
 	// leaves best.json behind; the checkpoint's own record is the truth.
@@ -315,7 +380,16 @@ func (t *Trainer) close() {
 	}
 	t.graph.Close()
 	t.eval.Close()
+	t.lock.release()
 }
+
+// Close releases the run directory of a trainer whose Run was never
+// called; Run releases it itself.
+func (t *Trainer) Close() { t.lock.release() }
+
+// Notes returns what a user should hear about the run's data: held-out
+// sizes, inputs shared with training, unknown tokens.
+func (t *Trainer) Notes() []string { return t.ds.Notes }
 
 // openMetrics opens metrics.jsonl for appending, first dropping any line
 // logged after the step being resumed from (a killed run may have logged

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -30,20 +31,25 @@ import (
 const (
 	exitError       = 1
 	exitUsage       = 2
+	exitHangup      = 129 // 128 + SIGHUP
 	exitInterrupted = 130 // 128 + SIGINT
 	exitTerminated  = 143 // 128 + SIGTERM
 )
 
+// stopSignals stop a run at the next step, after saving: Ctrl-C, kill, and
+// a closed terminal.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
 	ctx, stop := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	go func() {
 		sig := <-sigs
 		// A second signal kills the process: checkpoints are atomic. Reset
 		// before saying so, or a signal sent on reading the message could
 		// land while it is still caught, and be lost.
-		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		signal.Reset(stopSignals...)
 		fmt.Fprintf(os.Stderr, "\n%v: stopping at the next step and saving (again to quit at once)\n", sig)
 		stop(signalError{sig})
 	}()
@@ -84,8 +90,11 @@ func exitCode(err error) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &se):
-		if se.sig == syscall.SIGTERM {
+		switch se.sig {
+		case syscall.SIGTERM:
 			return exitTerminated
+		case syscall.SIGHUP:
+			return exitHangup
 		}
 		return exitInterrupted
 	case errors.As(err, &ue):
@@ -104,9 +113,10 @@ var flagSpecs = []flagSpec{
 	{"task", "generated task: copy, reverse, sort, histogram, recall, parity or dyck (its preset settings apply)", func(c *train.Config) any { return &c.Task }},
 	{"data", "training `file`: one example per line, input tokens TAB target tokens", func(c *train.Config) any { return &c.Data }},
 	{"val", "validation `file` for -data (default: hold out 10% of -data)", func(c *train.Config) any { return &c.Val }},
+	{"test", "test `file` for -data (default: hold out another 10% of -data)", func(c *train.Config) any { return &c.Test }},
 	{"vocab", "number of content symbols of a generated task", func(c *train.Config) any { return &c.Symbols }},
 	{"min-len", "shortest training sequence", func(c *train.Config) any { return &c.MinLen }},
-	{"len", "longest training sequence", func(c *train.Config) any { return &c.Len }},
+	{"len", "longest sequence the model takes (with -data, default: the longest line of the data, -val and -test files)", func(c *train.Config) any { return &c.Len }},
 	{"val-examples", "validation examples of a generated task", func(c *train.Config) any { return &c.ValExamples }},
 	{"test-examples", "test examples of a generated task", func(c *train.Config) any { return &c.TestExamples }},
 	{"d-model", "model width d_model", func(c *train.Config) any { return &c.DModel }},
@@ -123,7 +133,7 @@ var flagSpecs = []flagSpec{
 	{"lr", "peak learning rate", func(c *train.Config) any { return &c.LR }},
 	{"min-lr", "final learning rate of the cosine schedule", func(c *train.Config) any { return &c.MinLR }},
 	{"schedule", "learning-rate schedule: constant, cosine (linear warmup, cosine decay) or noam (inverse square root)", func(c *train.Config) any { return &c.Schedule }},
-	{"warmup", "warmup steps", func(c *train.Config) any { return &c.Warmup }},
+	{"warmup", "warmup steps (-1: min(100, steps/10))", func(c *train.Config) any { return &c.Warmup }},
 	{"clip", "clip gradients to this global norm (0: no clipping)", func(c *train.Config) any { return &c.Clip }},
 	{"weight-decay", "AdamW decoupled weight decay", func(c *train.Config) any { return &c.WeightDecay }},
 	{"beta1", "Adam β₁", func(c *train.Config) any { return &c.Beta1 }},
@@ -162,6 +172,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if tr, err = train.Resume(ck, next); err != nil {
 			return usageError{err}
 		}
+		defer tr.Close()
 		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", ck.Dir, ck.State.Step, next.Steps)
 	} else {
 		// Only a fresh run is validated as parsed: a resumed run's settings
@@ -170,14 +181,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
-		if cfg.Out == "" {
-			cfg.Out = freeRunDir(cfg.RunDir())
-		} else if train.HoldsRun(cfg.Out) {
-			return usageError{fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cfg.Out)}
-		}
-		if tr, err = train.New(cfg); err != nil {
+		if tr, err = newRun(cfg, cfg.RunDir()); err != nil {
 			return usageError{err}
 		}
+		defer tr.Close()
 		if opts.initFrom != "" {
 			if err := initFrom(tr, opts.initFrom); err != nil {
 				return usageError{err}
@@ -185,6 +192,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stderr, "config:\n%s", tr.Config().JSON())
+	for _, note := range tr.Notes() {
+		fmt.Fprintln(stderr, "data: "+note)
+	}
 	fmt.Fprintf(stderr, "run directory: %s\n", tr.Dir())
 	interactive := false
 	if f, ok := stderr.(*os.File); ok && os.Getenv("CI") == "" {
@@ -272,7 +282,8 @@ func parse(args []string, stderr io.Writer) (train.Config, options, map[string]b
 			return train.Config{}, opts, nil, usageError{err}
 		}
 	} else {
-		cfg.Task = ""
+		// A data file's len defaults to its longest line.
+		cfg.Task, cfg.Len = "", 0
 	}
 	if opts.config != "" {
 		if err := train.ReadConfigFile(opts.config, &cfg); err != nil {
@@ -298,22 +309,42 @@ func overlay(next *train.Config, parsed train.Config, set map[string]bool, opts 
 			return usageError{err}
 		}
 	}
+	if set["out"] && filepath.Clean(parsed.Out) != filepath.Clean(opts.resume) {
+		return usageError{fmt.Errorf("-out %s with -resume %s: a resumed run stays in its own directory (copy it first to continue elsewhere)", parsed.Out, opts.resume)}
+	}
 	for _, f := range flagSpecs {
-		if !set[f.name] {
+		if !set[f.name] || f.name == "out" {
 			continue
 		}
 		was := fmt.Sprint(fieldValue(f.field(next)))
 		copyField(f.field(next), f.field(&parsed))
 		if now := fmt.Sprint(fieldValue(f.field(next))); now != was && !resumable[f.name] {
-			return usageError{fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only -steps, -eval-every, -log-every, -save-every, -keep and -out may change)", f.name, now, was)}
+			return usageError{fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only -steps, -eval-every, -log-every, -save-every and -keep may change)", f.name, now, describe(f.name, was, next))}
 		}
 	}
 	return nil
 }
 
+// describe renders a checkpoint's setting for an error message; an empty
+// data or task says what the run trained on instead.
+func describe(name, value string, c *train.Config) string {
+	switch {
+	case value != "":
+		return value
+	case name == "data" || name == "val" || name == "test":
+		if c.Data == "" {
+			return "generated task " + c.Task
+		}
+		return "none"
+	case name == "task":
+		return "data file " + c.Data
+	}
+	return `""`
+}
+
 // resumable lists the flags whose settings may change on -resume; the rest
 // define the run (see train.CheckResume).
-var resumable = map[string]bool{"steps": true, "eval-every": true, "log-every": true, "save-every": true, "keep": true, "out": true}
+var resumable = map[string]bool{"steps": true, "eval-every": true, "log-every": true, "save-every": true, "keep": true}
 
 // fieldValue dereferences a Config field pointer.
 func fieldValue(p any) any {
@@ -343,14 +374,29 @@ func copyField(dst, src any) {
 	}
 }
 
-// freeRunDir returns dir, or dir-2, dir-3, … if dir already holds a run, so
-// that a second run never touches the first's checkpoints.
-func freeRunDir(dir string) string {
-	free := dir
-	for i := 2; train.HoldsRun(free); i++ {
-		free = fmt.Sprintf("%s-%d", dir, i)
+// newRun starts a fresh run of cfg. Without -out it takes dir, or dir-2,
+// dir-3, … when that holds a run or another process is training there, so
+// a second run never touches the first's checkpoints; an -out that is
+// taken is an error.
+func newRun(cfg train.Config, dir string) (*train.Trainer, error) {
+	if cfg.Out != "" {
+		tr, err := train.New(cfg)
+		if errors.Is(err, train.ErrHoldsRun) {
+			return nil, fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cfg.Out)
+		}
+		return tr, err
 	}
-	return free
+	for n := 1; ; n++ {
+		cfg.Out = dir
+		if n > 1 {
+			cfg.Out = fmt.Sprintf("%s-%d", dir, n)
+		}
+		tr, err := train.New(cfg)
+		if errors.Is(err, train.ErrHoldsRun) || errors.Is(err, train.ErrRunInUse) {
+			continue
+		}
+		return tr, err
+	}
 }
 
 // initFrom loads starting weights from a safetensors file.

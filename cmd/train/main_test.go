@@ -289,7 +289,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed data file", slices.Concat(model, []string{"-data", badData}), "bad.tsv:2: no tab"},
 		{"task and data", tiny("-data", goodData), "give -task or -data, not both"},
 		{"val without data", tiny("-val", goodData), "-val needs -data"},
-		{"config with unknown key", tiny("-config", badKey), `bad.json: json: unknown field "bogus"`},
+		{"config with unknown key", tiny("-config", badKey), `bad.json: unknown key "bogus"`},
 		{"config not JSON", tiny("-config", badJSON), "broken.json"},
 		{"missing config", tiny("-config", filepath.Join(in, "none.json")), "none.json: no such file or directory"},
 		{"extra argument", tiny("extra"), `unexpected argument "extra"`},
@@ -757,7 +757,9 @@ func TestRunDirectory(t *testing.T) {
 	}
 }
 
-func TestFreeRunDir(t *testing.T) {
+// TestNewRunDir checks that a run without -out takes the first directory
+// that neither holds a run nor is locked by a process training there.
+func TestNewRunDir(t *testing.T) {
 	root := t.TempDir()
 	taken := func(name string) {
 		if err := os.MkdirAll(filepath.Join(root, name, "step-00000001"), 0o755); err != nil {
@@ -767,14 +769,31 @@ func TestFreeRunDir(t *testing.T) {
 	taken("data-1")
 	taken("data-1-2")
 	taken("other-2")
+	cfg, _, _, err := parse(tiny(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := cfg
+	busy.Out = filepath.Join(root, "busy")
+	holder, err := train.New(busy) // holds busy's lock, as a training process would
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
 	for _, tt := range []struct{ dir, want string }{
 		{"fresh", "fresh"},
 		{"data-1", "data-1-3"},
 		{"other", "other"},
+		{"busy", "busy-2"},
 	} {
-		if got := freeRunDir(filepath.Join(root, tt.dir)); got != filepath.Join(root, tt.want) {
-			t.Errorf("freeRunDir(%q) = %q, want %q", tt.dir, filepath.Base(got), tt.want)
+		tr, err := newRun(cfg, filepath.Join(root, tt.dir))
+		if err != nil {
+			t.Fatalf("newRun(%q): %v", tt.dir, err)
 		}
+		if got := tr.Dir(); got != filepath.Join(root, tt.want) {
+			t.Errorf("newRun(%q) ran in %q, want %q", tt.dir, filepath.Base(got), tt.want)
+		}
+		tr.Close()
 	}
 }
 
