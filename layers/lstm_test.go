@@ -160,6 +160,57 @@ func TestLSTMPaddingLeavesStateUnchanged(t *testing.T) {
 	}
 }
 
+// TestLSTMRepeatedRuns: one compiled training graph, run again on the same
+// inputs and dropout masks, gives the same loss and gradients; the tape
+// machine reuses memory in place and nothing may accumulate.
+func TestLSTMRepeatedRuns(t *testing.T) {
+	rng := newRand(19)
+	l, err := NewLSTM("lstm", LSTMConfig{Input: lI, Hidden: lH, Layers: 2, Bidirectional: true, Dropout: 0.2, Dtype: tensor.Float64}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := input(t, rng, lB, lT, lI)
+	g, _ := nn.NewGraph(tensor.Float64, true)
+	xn, _ := g.Param(x)
+	keep, err := feed(g, "keep", lengthMask(lstmLengths, lT), lB, lT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := l.Forward(g, xn, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := nn.WeightedSum(g, "r", y, newRand(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := nn.Compile(g, loss, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	g.SampleDropout(newRand(2))
+	var first []string
+	for run := 0; run < 3; run++ {
+		if err := prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+		got := []string{fmt.Sprint(prog.Loss())}
+		for _, gr := range prog.Grads() {
+			got = append(got, fmt.Sprint(nn.ToFloat64s(gr)))
+		}
+		if run == 0 {
+			first = got
+			continue
+		}
+		for i := range got {
+			if got[i] != first[i] {
+				t.Fatalf("run %d: result %d differs from the first run's:\n%s\n%s", run, i, got[i], first[i])
+			}
+		}
+	}
+}
+
 // TestLSTMParams: PyTorch's names, order and shapes, every value within
 // PyTorch's U(−1/√H, 1/√H), and a deterministic draw from the generator.
 func TestLSTMParams(t *testing.T) {
