@@ -14,4 +14,7 @@
 // MultiheadAttention with batch_first and a key padding mask,
 // TransformerEncoderLayer with norm_first false or true), so the same weights
 // give the same outputs; testdata/ holds fixtures that prove it.
+//
+// LSTM, the recurrent baseline, computes what torch.nn.LSTM(batch_first=True)
+// computes on packed sequences, with PyTorch's parameter names and layout.
 package layers

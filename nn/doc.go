@@ -21,6 +21,8 @@
 //   - CrossEntropy: mean −log softmax(z)[t] over counted targets
 //   - GELU: x·Φ(x) (Hendrycks & Gimpel, 2016)
 //   - Embed, AddTrailing, SumTo, MaskedMean
+//   - LSTM: one direction of torch.nn.LSTM over a padded batch (Hochreiter &
+//     Schmidhuber, 1997), the recurrence one op with backpropagation through time
 //
 // Dropout (Srivastava et al., 2014) is a mask fed as an input and drawn
 // from an explicit generator, because Gorgonia's Dropout op has a wrong
