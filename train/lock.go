@@ -21,7 +21,7 @@ type runLock struct {
 	f       *os.File
 	dir     string
 	created string // the outermost directory lockRun created, if any
-	used    bool // a run started writing in dir
+	used    bool   // a run started writing in dir
 }
 
 // lockRun creates dir if needed and takes its lock without waiting.
