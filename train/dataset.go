@@ -28,6 +28,9 @@ type Dataset struct {
 	Val     []data.Example
 	Test    []data.Example
 	MaxLen  int // longest sequence the model takes: the config's len, resolved
+	// Bucketed says Train serves batches of similar lengths, each to be
+	// padded only to its own longest example's bucket (see bucketLen).
+	Bucketed bool
 	// Files fingerprints the files a file run read, in the order data, val,
 	// test; nil for a generated task.
 	Files []FileStamp
@@ -119,7 +122,10 @@ func fileDataset(c Config) (*Dataset, error) {
 		}
 	}
 	ds.Val, ds.Test = val, test
-	ds.Train = data.NewListSource(train, seedFor(c.Seed, streamTrainData))
+	if ds.Train, err = data.NewBucketSource(train, seedFor(c.Seed, streamTrainData), c.Batch); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	ds.Bucketed = true
 	ds.Notes = append(ds.Notes, fmt.Sprintf("held out: %d validation examples (%s) and %d test examples (%s); %d training examples",
 		len(val), heldOutFrom(c.Val, c.Data), len(test), heldOutFrom(c.Test, c.Data), len(train)))
 	for _, h := range []struct {

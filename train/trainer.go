@@ -45,13 +45,13 @@ type Trainer struct {
 	ds       *Dataset
 	vocab    savedVocab
 	model    *Model
-	graph    *Graph
+	graphs   map[int]*lengthGraph // training graphs by padded length
+	drawn    []data.Example       // the examples of the next batch
 	eval     *Evaluator
 	opt      *optim.Adam
 	sched    optim.Schedule
 	dropPCG  *rand.PCG
 	dropRNG  *rand.Rand
-	batch    *data.Batch
 	scratch  []float64
 	dir      string
 	lock     *runLock
@@ -266,8 +266,6 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 	}
 	defer t.close()
 	t.progress.Start(t.st.Step, t.cfg.Steps)
-	grads := t.graph.Prog.Grads()
-	params := t.graph.Params()
 	runStart := time.Now()
 	windowStart, windowFirst := runStart, t.st.Step
 	for t.st.Step < t.cfg.Steps {
@@ -277,18 +275,20 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 			}
 			return t.result(), ErrInterrupted
 		}
-		if err := t.batch.FillFrom(t.ds.Train); err != nil {
+		lg, err := t.nextBatch()
+		if err != nil {
 			return res, err
 		}
-		if err := t.graph.Load(t.batch, t.scratch); err != nil {
+		if err := lg.graph.Load(lg.batch, t.scratch); err != nil {
 			return res, err
 		}
-		t.graph.SampleDropout(t.dropRNG)
-		if err := t.graph.Prog.Run(); err != nil {
+		lg.graph.SampleDropout(t.dropRNG)
+		if err := lg.graph.Prog.Run(); err != nil {
 			return res, err
 		}
 		step := t.st.Step + 1
-		loss := t.graph.Prog.Loss()
+		loss := lg.graph.Prog.Loss()
+		grads, params := lg.graph.Prog.Grads(), lg.graph.Params()
 		norm := optim.ClipGradNorm(grads, t.cfg.Clip)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
 			return res, fmt.Errorf("train: step %d: loss %v, gradient norm %v: %w; the last checkpoint in %s is intact", step, loss, norm, ErrNonFinite, t.dir)
@@ -302,7 +302,7 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		w := &t.st.Window
 		w.Loss += loss
 		w.Steps++
-		w.Tokens += t.batch.Tokens()
+		w.Tokens += lg.batch.Tokens()
 		windowSec := time.Since(windowStart).Seconds()
 		tokPerSec := float64(w.Tokens) / windowSec
 		if step%t.cfg.LogEvery == 0 {
@@ -333,6 +333,55 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 	return t.finish()
 }
 
+// lengthGraph is the training graph of one padded length, with its batch.
+type lengthGraph struct {
+	graph *Graph
+	batch *data.Batch
+}
+
+// nextBatch draws the next batch and returns it loaded into the batch of
+// the training graph for its padded length, built on first use. A
+// generated task pads every batch to len; a data file's batches come from a
+// bucketed source and pad to the bucket of their own longest example.
+func (t *Trainer) nextBatch() (*lengthGraph, error) {
+	longest := 0
+	for i := range t.drawn {
+		t.ds.Train.(interface{ NextInto(*data.Example) }).NextInto(&t.drawn[i])
+		longest = max(longest, len(t.drawn[i].Input))
+	}
+	padded := t.ds.MaxLen
+	if t.ds.Bucketed {
+		padded = bucketLen(longest, t.ds.MaxLen)
+	}
+	lg, ok := t.graphs[padded]
+	if !ok {
+		g, err := t.model.Build(t.cfg.Batch, padded, true, false)
+		if err != nil {
+			return nil, err
+		}
+		b, err := data.NewBatch(t.ds.Kind, t.cfg.Batch, padded)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		lg = &lengthGraph{graph: g, batch: b}
+		t.graphs[padded] = lg
+	}
+	return lg, lg.batch.Fill(t.drawn)
+}
+
+// bucketLen is the padded length of a batch whose longest example has n
+// tokens: the smallest of 8, 16, 24, 40, 64, 96, … (each about 1.5 times
+// the last, in multiples of 8) that holds n, at most maxLen. Few lengths
+// mean few graphs; close lengths mean little padding.
+func bucketLen(n, maxLen int) int {
+	b := 8
+	for b < n {
+		b = (b*3/2 + 7) / 8 * 8
+	}
+	return min(b, maxLen)
+}
+
 // setup builds what a run needs and opens the run directory.
 func (t *Trainer) setup() error {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
@@ -346,13 +395,9 @@ func (t *Trainer) setup() error {
 	if t.sched, err = t.cfg.schedule(); err != nil {
 		return err
 	}
-	if t.graph, err = t.model.Build(t.cfg.Batch, t.ds.MaxLen, true, false); err != nil {
-		return err
-	}
+	t.graphs = make(map[int]*lengthGraph)
+	t.drawn = make([]data.Example, t.cfg.Batch)
 	t.eval = NewEvaluator(t.model)
-	if t.batch, err = data.NewBatch(t.ds.Kind, t.cfg.Batch, t.ds.MaxLen); err != nil {
-		return err
-	}
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
 	if err := writeFileAtomic(filepath.Join(t.dir, fileConfig), t.cfg.JSON()); err != nil {
 		return err
@@ -378,7 +423,9 @@ func (t *Trainer) close() {
 	if t.metrics != nil {
 		t.metrics.Close()
 	}
-	t.graph.Close()
+	for _, lg := range t.graphs {
+		lg.graph.Close()
+	}
 	t.eval.Close()
 	t.lock.release()
 }
