@@ -191,10 +191,15 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 	return m, preds, nil
 }
 
-// Attention runs one example and returns each layer's attention weights,
-// [layer][head][query][key], over its real positions.
-func (e *Evaluator) Attention(ex data.Example) ([][][][]float64, error) {
-	t := len(ex.Input)
+// Attention runs one input sequence and returns each layer's attention
+// weights, [layer][head][query][key]. The input is checked as Predict
+// checks each of its inputs.
+func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
+	ex, err := e.unscored(input)
+	if err != nil {
+		return nil, fmt.Errorf("train: attention: %w", err)
+	}
+	t := len(input)
 	if _, err := evalRows(e.model.cfg, t, true, e.budget); err != nil {
 		return nil, err
 	}

@@ -146,7 +146,7 @@ func TestEvaluateFitsMemory(t *testing.T) {
 	if !errors.Is(err, ErrGraphTooLarge) || !strings.Contains(err.Error(), "length 20000") {
 		t.Errorf("Evaluate of a sequence of 20000 tokens: %v, want ErrGraphTooLarge naming the length", err)
 	}
-	if _, err := ev.Attention(long[0]); !errors.Is(err, ErrGraphTooLarge) {
+	if _, err := ev.Attention(long[0].Input); !errors.Is(err, ErrGraphTooLarge) {
 		t.Errorf("Attention of a sequence of 20000 tokens: %v, want ErrGraphTooLarge", err)
 	}
 	if _, err := ev.Predict([][]int{long[0].Input}); !errors.Is(err, ErrGraphTooLarge) {

@@ -29,12 +29,23 @@ func BestToken(logits []float64) int {
 	return best
 }
 
+// InputError is Predict's error about one of its inputs.
+type InputError struct {
+	Input int // index of the input in the list given
+	Err   error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("train: input %d: %v", e.Input, e.Err) }
+
+// Unwrap returns the problem with the input.
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Predict runs each input sequence of token ids through the model and
 // returns its prediction: a token per position for tagging, one label for
 // classification, chosen by BestToken. Inputs go through the model in the
 // same memory-bounded batches as Evaluate. An empty input, an id outside
 // the input vocabulary or PadID, or an input longer than learned positions
-// cover, is an error naming the input's index.
+// cover, is an *InputError.
 func (e *Evaluator) Predict(inputs [][]int) ([][]int, error) {
 	cfg := e.model.cfg
 	if len(inputs) == 0 {
@@ -45,27 +56,11 @@ func (e *Evaluator) Predict(inputs [][]int) ([][]int, error) {
 	}
 	exs := make([]data.Example, len(inputs))
 	for i, in := range inputs {
-		if len(in) == 0 {
-			return nil, fmt.Errorf("train: predict: input %d is empty", i)
+		ex, err := e.unscored(in)
+		if err != nil {
+			return nil, &InputError{Input: i, Err: err}
 		}
-		if cfg.Positional == layers.Learned && len(in) > cfg.MaxLen {
-			return nil, fmt.Errorf("train: predict: input %d has %d tokens; the model's learned positions cover %d", i, len(in), cfg.MaxLen)
-		}
-		for j, id := range in {
-			if id == data.PadID || id < 0 || id >= cfg.InVocab {
-				return nil, fmt.Errorf("train: predict: input %d, token %d: id %d outside the input vocabulary 2..%d", i, j, id, cfg.InVocab-1)
-			}
-		}
-		// Nothing to score: every target is ignored, so the loss is
-		// unused and the logits are all we read.
-		target := []int{data.Ignore}
-		if cfg.Kind == data.Tagging {
-			target = make([]int, len(in))
-			for j := range target {
-				target[j] = data.Ignore
-			}
-		}
-		exs[i] = data.Example{Input: in, Target: target}
+		exs[i] = ex
 	}
 	v := cfg.OutVocab
 	preds := make([][]int, len(inputs))
@@ -83,4 +78,30 @@ func (e *Evaluator) Predict(inputs [][]int) ([][]int, error) {
 		return nil, err
 	}
 	return preds, nil
+}
+
+// unscored checks an input sequence and makes it an example with nothing
+// to score: every target is ignored, so the loss is unused and the logits
+// (or attention weights) are all a run gives.
+func (e *Evaluator) unscored(in []int) (data.Example, error) {
+	cfg := e.model.cfg
+	if len(in) == 0 {
+		return data.Example{}, fmt.Errorf("empty")
+	}
+	if cfg.Positional == layers.Learned && len(in) > cfg.MaxLen {
+		return data.Example{}, fmt.Errorf("%d tokens; the model's learned positions cover %d", len(in), cfg.MaxLen)
+	}
+	for j, id := range in {
+		if id == data.PadID || id < 0 || id >= cfg.InVocab {
+			return data.Example{}, fmt.Errorf("token %d: id %d outside the input vocabulary 2..%d", j, id, cfg.InVocab-1)
+		}
+	}
+	target := []int{data.Ignore}
+	if cfg.Kind == data.Tagging {
+		target = make([]int, len(in))
+		for j := range target {
+			target[j] = data.Ignore
+		}
+	}
+	return data.Example{Input: in, Target: target}, nil
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -164,16 +165,23 @@ func TestPredictErrors(t *testing.T) {
 		want   string
 	}{
 		{"none", nil, "no inputs"},
-		{"empty", [][]int{{2}, {}}, "input 1 is empty"},
-		{"pad", [][]int{{2, data.PadID}}, "input 0, token 1: id 0 outside"},
-		{"out of range", [][]int{{2, 8}}, "id 8 outside the input vocabulary 2..7"},
+		{"empty", [][]int{{2}, {}}, "input 1: empty"},
+		{"pad", [][]int{{2, data.PadID}}, "input 0: token 1: id 0 outside"},
+		{"out of range", [][]int{{2, 8}}, "input 0: token 1: id 8 outside the input vocabulary 2..7"},
 		{"negative", [][]int{{-1}}, "id -1 outside"},
-		{"too long for learned positions", [][]int{{2}, slices.Repeat([]int{2}, 9)}, "input 1 has 9 tokens; the model's learned positions cover 8"},
+		{"too long for learned positions", [][]int{{2}, slices.Repeat([]int{2}, 9)}, "input 1: 9 tokens; the model's learned positions cover 8"},
 	}
 	for _, tt := range tests {
 		_, err := ev.Predict(tt.inputs)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Predict(%v) = %v, want an error containing %q", tt.name, tt.inputs, err, tt.want)
 		}
+		var ie *InputError
+		if tt.inputs != nil && !errors.As(err, &ie) {
+			t.Errorf("%s: Predict(%v) = %v, want an *InputError", tt.name, tt.inputs, err)
+		}
+	}
+	if _, err := ev.Attention(slices.Repeat([]int{2}, 9)); err == nil || !strings.Contains(err.Error(), "9 tokens") {
+		t.Errorf("Attention of 9 tokens with learned positions for 8: %v, want an error", err)
 	}
 }
