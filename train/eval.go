@@ -7,7 +7,8 @@ import (
 	"github.com/qkv-dev/qkv/nn"
 )
 
-// evalBatch is the largest batch an evaluation graph is built for.
+// evalBatch is the largest batch an evaluation graph is built for, however
+// much memory would allow.
 const evalBatch = 250
 
 // Metrics summarise a model's predictions on a set of examples.
@@ -128,7 +129,13 @@ func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, off
 }
 
 // Evaluate computes metrics over exs and returns each example's predictions
-// (one per position for tagging, one label for classification).
+// (one per position for tagging, one label for classification), chosen by
+// BestToken, so a target the vocabulary does not know (UnkID) is never
+// right. The examples go through the model in batches whose graph fits
+// EvalMemory; a length of which not one example fits is an error wrapping
+// ErrGraphTooLarge. Counts and accuracies do not depend on the batching;
+// the loss, a sum of per-batch means, does up to rounding, so every caller
+// batches by the same rule.
 func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 	var m Metrics
 	v := e.model.cfg.OutVocab

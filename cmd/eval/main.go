@@ -92,12 +92,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.ckpt, "ckpt", "", "run `dir`ectory or checkpoint directory to evaluate (required)")
-	fs.StringVar(&o.which, "which", train.Best, "checkpoint of a run directory: best (by validation) or latest")
-	fs.StringVar(&o.split, "split", train.SplitTest, "held-out split of the run: val or test")
+	fs.StringVar(&o.which, "which", train.Best, "checkpoint of a run directory: best (by validation) or latest (not with a checkpoint directory)")
+	fs.StringVar(&o.split, "split", train.SplitTest, "held-out split of the run: val or test (the default data)")
 	fs.StringVar(&o.data, "data", "", "evaluate on this `file` instead (training format; the checkpoint's vocabulary)")
 	fs.IntVar(&o.length, "len", 0, "evaluate a generated task on sequences of exactly this length (longer than trained on)")
-	fs.IntVar(&o.n, "n", 0, "evaluate only the first N examples (with -len: generate N; 0: all)")
-	fs.IntVar(&o.show, "show", 0, "print K examples with input, target and prediction, errors marked")
+	fs.IntVar(&o.n, "n", 0, "evaluate only the first N examples (with -len: generate N; 0: all; not with -input or -predict)")
+	fs.IntVar(&o.show, "show", 0, "print K examples with input, target and prediction, errors marked (not with -input or -predict)")
 	fs.StringVar(&o.input, "input", "", "run one sequence of space-separated `tokens` through the model")
 	fs.StringVar(&o.predict, "predict", "", "predict for each line of `file` (- for stdin): prints \"input TAB prediction\" a line, in order;\n# lines are skipped, blank lines give blank lines, text after a TAB is ignored")
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
@@ -111,6 +111,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 			"Evaluates a checkpoint on held-out data, or predicts for inputs. Flags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nGive at most one of -split, -data, -len, -input and -predict; a flag that does not\n"+
+			"apply to the one given is an error. Evaluation runs in batches that fit %d MiB.\n"+
+			"Errors: one line on stderr, exit status 2.\n", train.EvalMemory>>20)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
