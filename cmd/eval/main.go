@@ -333,6 +333,15 @@ func predictFile(ev *train.Evaluator, in, out *data.Vocab, path string, stdin io
 			if errors.As(err, &ie) {
 				return fmt.Errorf("%s:%d: %v", name, lines[at[ie.Input]].Num, ie.Err)
 			}
+			if errors.Is(err, train.ErrGraphTooLarge) { // name the longest line
+				longest := at[0]
+				for _, i := range at {
+					if len(lines[i].Input) > len(lines[longest].Input) {
+						longest = i
+					}
+				}
+				return fmt.Errorf("%s:%d: %w", name, lines[longest].Num, err)
+			}
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}

@@ -130,6 +130,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("no checkpoint in %s", runDir)
 	}
 	noDir := filepath.Join(in, "missing", "x.png")
+	huge := writeFile(t, filepath.Join(in, "huge.txt"), "a b\n"+strings.Repeat("a ", 30000)+"\nc\n")
 	tests := []struct {
 		name string
 		args []string
@@ -183,6 +184,7 @@ func TestBadInput(t *testing.T) {
 
 		// Too long for memory: one line, not a crash.
 		{"length too long for memory", []string{"-ckpt", runDir, "-len", "100000", "-n", "1"}, "-len 100000: train: evaluate: a sequence of length 100000 needs about"},
+		{"line too long for memory", []string{"-ckpt", runDir, "-predict", huge}, "huge.txt:2: train: evaluate: a sequence of length 30000 needs about"},
 
 		// The user's picture path, not renameio's temporary file.
 		{"picture in a missing directory", []string{"-ckpt", runDir, "-input", "a b", "-attention-png", noDir},
