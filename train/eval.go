@@ -2,13 +2,13 @@ package train
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/nn"
 )
 
-// evalBatch is the largest batch an evaluation graph is built for.
+// evalBatch is the largest batch an evaluation graph is built for, however
+// much memory would allow.
 const evalBatch = 250
 
 // Metrics summarise a model's predictions on a set of examples.
@@ -26,22 +26,30 @@ type Metrics struct {
 // whose gradients accumulate.
 type Evaluator struct {
 	model   *Model
-	graphs  map[[2]int]*Graph
+	graphs  map[graphKey]*Graph
 	scratch []float64
+	budget  int64 // bytes one graph may take: EvalMemory
 }
 
-// NewEvaluator returns an evaluator of m.
+// graphKey names a cached graph: its shape, and whether it reads the
+// attention weights back.
+type graphKey struct {
+	b, t    int
+	weights bool
+}
+
+// NewEvaluator returns an evaluator of m whose graphs fit EvalMemory.
 func NewEvaluator(m *Model) *Evaluator {
-	return &Evaluator{model: m, graphs: make(map[[2]int]*Graph)}
+	return &Evaluator{model: m, graphs: make(map[graphKey]*Graph), budget: EvalMemory}
 }
 
 // graph returns the cached evaluation graph for [b, t], building it once.
-func (e *Evaluator) graph(b, t int) (*Graph, error) {
-	key := [2]int{b, t}
+func (e *Evaluator) graph(b, t int, weights bool) (*Graph, error) {
+	key := graphKey{b, t, weights}
 	if g, ok := e.graphs[key]; ok {
 		return g, nil
 	}
-	g, err := e.model.Build(b, t, false, true)
+	g, err := e.model.Build(b, t, false, weights)
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +69,19 @@ func (e *Evaluator) Close() error {
 	return first
 }
 
-// shape returns the batch shape used for exs: the same rule everywhere, so
-// training-time validation and cmd/eval compute identical numbers.
-func shape(exs []data.Example) (b, t int) {
+// shape returns the batch shape used for exs: every batch as long as the
+// longest example, and as many rows as fit the memory budget, at most
+// evalBatch. It is the same rule everywhere, so training-time validation
+// and cmd/eval compute identical numbers.
+func (e *Evaluator) shape(exs []data.Example) (b, t int, err error) {
 	for _, ex := range exs {
 		t = max(t, len(ex.Input))
 	}
-	return min(len(exs), evalBatch), t
+	if t == 0 {
+		return 0, 0, fmt.Errorf("train: evaluate: empty example")
+	}
+	rows, err := evalRows(e.model.cfg, t, false, e.budget)
+	return min(len(exs), rows), t, err
 }
 
 // batches runs exs through the model in evaluation batches, calling f with
@@ -79,8 +93,11 @@ func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, off
 		return fmt.Errorf("train: evaluate: no examples")
 	}
 	kind := e.model.cfg.Kind
-	b, t := shape(exs)
-	g, err := e.graph(b, t)
+	b, t, err := e.shape(exs)
+	if err != nil {
+		return err
+	}
+	g, err := e.graph(b, t, false)
 	if err != nil {
 		return err
 	}
@@ -112,14 +129,23 @@ func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, off
 }
 
 // Evaluate computes metrics over exs and returns each example's predictions
-// (one per position for tagging, one label for classification).
+// (one per position for tagging, one label for classification), chosen by
+// BestToken, so a target the vocabulary does not know (UnkID) is never
+// right. The examples go through the model in batches whose graph fits
+// EvalMemory; a length of which not one example fits is an error wrapping
+// ErrGraphTooLarge. Counts and accuracies do not depend on the batching;
+// the loss, a sum of per-batch means, does up to rounding, so every caller
+// batches by the same rule.
 func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 	var m Metrics
 	v := e.model.cfg.OutVocab
 	preds := make([][]int, len(exs))
 	var posRight, posCount []int
 	if e.model.cfg.Kind == data.Tagging {
-		_, t := shape(exs)
+		t := 0
+		for _, ex := range exs {
+			t = max(t, len(ex.Input))
+		}
 		posRight, posCount = make([]int, t), make([]int, t)
 	}
 	var lossSum float64
@@ -130,7 +156,7 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 			p := make([]int, len(ex.Target))
 			for j, target := range ex.Target {
 				r := row(i, j)
-				p[j] = argmax(logits[r*v : (r+1)*v])
+				p[j] = BestToken(logits[r*v : (r+1)*v])
 				if target == data.Ignore {
 					continue
 				}
@@ -172,11 +198,19 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 	return m, preds, nil
 }
 
-// Attention runs one example and returns each layer's attention weights,
-// [layer][head][query][key], over its real positions.
-func (e *Evaluator) Attention(ex data.Example) ([][][][]float64, error) {
-	t := len(ex.Input)
-	g, err := e.graph(1, t)
+// Attention runs one input sequence and returns each layer's attention
+// weights, [layer][head][query][key]. The input is checked as Predict
+// checks each of its inputs.
+func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
+	ex, err := e.unscored(input)
+	if err != nil {
+		return nil, fmt.Errorf("train: attention: %w", err)
+	}
+	t := len(input)
+	if _, err := evalRows(e.model.cfg, t, true, e.budget); err != nil {
+		return nil, err
+	}
+	g, err := e.graph(1, t, true)
 	if err != nil {
 		return nil, err
 	}
@@ -206,16 +240,6 @@ func (e *Evaluator) Attention(ex data.Example) ([][][][]float64, error) {
 		}
 	}
 	return out, nil
-}
-
-func argmax(xs []float64) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] || math.IsNaN(xs[best]) {
-			best = i
-		}
-	}
-	return best
 }
 
 // Logits runs exs through the model and returns the raw logits of each

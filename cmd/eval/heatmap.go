@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/google/renameio/v2"
 	"gonum.org/v1/plot"
@@ -62,7 +66,44 @@ func writeHeatmaps(path string, att [][][][]float64, toks []string) error {
 	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return fmt.Errorf("drawing %s: %w", path, err)
+		return fmt.Errorf("-attention-png %s: drawing: %w", path, err)
 	}
-	return renameio.WriteFile(path, buf.Bytes(), 0o644)
+	if err := renameio.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		// renameio writes a temporary file beside path and renames it:
+		// its errors name that file, which the user never chose.
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return fmt.Errorf("-attention-png %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// checkWritable reports, before any work, a picture path whose directory
+// is missing or that names a directory.
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("-attention-png %s: no such directory %s", path, dir)
+	case err != nil:
+		return fmt.Errorf("-attention-png %s: %w", path, unwrapPath(err))
+	case !fi.IsDir():
+		return fmt.Errorf("-attention-png %s: %s is not a directory", path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("-attention-png %s: is a directory", path)
+	}
+	return nil
+}
+
+// unwrapPath returns the error inside a *fs.PathError, whose message the
+// caller's names the path in already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

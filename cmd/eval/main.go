@@ -1,22 +1,40 @@
-// Command eval evaluates a trained checkpoint on held-out data.
+// Command eval evaluates a trained checkpoint on held-out data, or applies
+// it to a file of inputs.
 //
 //	go run ./cmd/eval -ckpt checkpoints/reverse                  # best checkpoint, test split
 //	go run ./cmd/eval -ckpt checkpoints/reverse -len 16          # longer sequences than trained on
 //	go run ./cmd/eval -ckpt checkpoints/reverse -show 5          # examples, errors marked
+//	go run ./cmd/eval -ckpt checkpoints/reverse -data more.tsv   # a file in the training format
 //	go run ./cmd/eval -ckpt checkpoints/reverse -input "a b c d" # one sequence
+//	go run ./cmd/eval -ckpt checkpoints/reverse -predict in.txt  # a prediction per line
 //	go run ./cmd/eval -ckpt checkpoints/reverse -json            # machine-readable
+//
+// -predict reads one input sequence a line (space-separated tokens; after
+// a TAB, a target is ignored). Lines starting with # are comments; every
+// other line gets exactly one line on stdout, in order: "input TAB
+// prediction", where the prediction is a token per input token (tagging)
+// or one label (classification); a blank line gets a blank line. Unknown
+// tokens are read as <unk> and counted on stderr. "-predict -" reads
+// stdin.
+//
+// The data to use is one of -split (the default), -data, -len, -input and
+// -predict; a flag that would be ignored with the one chosen is an error.
+// Errors are one line on stderr and exit status 2; stdout then holds
+// nothing.
 //
 // Run with -h for every flag. Build it as bin/qkv-eval: a binary named plain
 // eval is shadowed by the shell's builtin.
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/qkv-dev/qkv/data"
@@ -24,7 +42,7 @@ import (
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
@@ -35,24 +53,27 @@ func main() {
 }
 
 type options struct {
-	ckpt, which, split, data, input string
-	attentionPNG                    string
-	length, n, show                 int
-	json, attention                 bool
+	ckpt, which, split, data, input, predict string
+	attentionPNG                             string
+	length, n, show                          int
+	json, attention                          bool
+	set                                      map[string]bool // flags given on the command line
 }
 
 // report is what -json prints: one object.
 type report struct {
-	Checkpoint string          `json:"checkpoint"`
-	Step       int             `json:"step"`
-	Task       string          `json:"task,omitempty"`
-	Split      string          `json:"split,omitempty"`
-	Length     int             `json:"length,omitempty"`
-	Metrics    *train.Metrics  `json:"metrics,omitempty"`
-	Unknown    int             `json:"unknown_tokens"`
-	Examples   []shown         `json:"examples,omitempty"`
-	Prediction *shown          `json:"prediction,omitempty"`
-	Attention  [][][][]float64 `json:"attention,omitempty"` // [layer][head][query][key]
+	Checkpoint  string          `json:"checkpoint"`
+	Step        int             `json:"step"`
+	Task        string          `json:"task,omitempty"`
+	Split       string          `json:"split,omitempty"`
+	Length      int             `json:"length,omitempty"`
+	Inputs      string          `json:"inputs,omitempty"` // the -predict file
+	Metrics     *train.Metrics  `json:"metrics,omitempty"`
+	Unknown     int             `json:"unknown_tokens"`
+	Examples    []shown         `json:"examples,omitempty"`
+	Prediction  *shown          `json:"prediction,omitempty"`
+	Predictions []shown         `json:"predictions,omitempty"` // -predict: one per line that is not a comment
+	Attention   [][][][]float64 `json:"attention,omitempty"`   // [layer][head][query][key]
 }
 
 // shown is one example with the model's prediction.
@@ -63,28 +84,36 @@ type shown struct {
 	Correct   *bool    `json:"correct,omitempty"`
 }
 
+// sources are the flags that choose what to evaluate, besides -split.
+var sources = []string{"data", "len", "input", "predict"}
+
 func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.ckpt, "ckpt", "", "run `dir`ectory or checkpoint directory to evaluate (required)")
-	fs.StringVar(&o.which, "which", train.Best, "checkpoint of a run directory: best (by validation) or latest")
-	fs.StringVar(&o.split, "split", train.SplitTest, "held-out split of the run: val or test")
+	fs.StringVar(&o.which, "which", train.Best, "checkpoint of a run directory: best (by validation) or latest (not with a checkpoint directory)")
+	fs.StringVar(&o.split, "split", train.SplitTest, "held-out split of the run: val or test (the default data)")
 	fs.StringVar(&o.data, "data", "", "evaluate on this `file` instead (training format; the checkpoint's vocabulary)")
 	fs.IntVar(&o.length, "len", 0, "evaluate a generated task on sequences of exactly this length (longer than trained on)")
-	fs.IntVar(&o.n, "n", 0, "evaluate only the first N examples (with -len: generate N; 0: all)")
-	fs.IntVar(&o.show, "show", 0, "print K examples with input, target and prediction, errors marked")
+	fs.IntVar(&o.n, "n", 0, "evaluate only the first N examples (with -len: generate N; 0: all; not with -input or -predict)")
+	fs.IntVar(&o.show, "show", 0, "print K examples with input, target and prediction, errors marked (not with -input or -predict)")
 	fs.StringVar(&o.input, "input", "", "run one sequence of space-separated `tokens` through the model")
+	fs.StringVar(&o.predict, "predict", "", "predict for each line of `file` (- for stdin): prints \"input TAB prediction\" a line, in order;\n# lines are skipped, blank lines give blank lines, text after a TAB is ignored")
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
 	fs.StringVar(&o.attentionPNG, "attention-png", "", "with -input: draw every head's attention weights as heat maps into `file`.png")
-	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there\n(-predict: its \"predictions\" array has an entry per line that is not a comment)")
 	// The flag package calls Usage on -h and on every error; bad input
 	// gets its one-line error alone, so only -h prints the flags.
 	fs.Usage = func() {}
 	usage := func() {
-		fmt.Fprintf(stderr, "usage: eval -ckpt DIR [flags]\n\nEvaluates a checkpoint on held-out data. Flags:\n")
+		fmt.Fprintf(stderr, "usage: eval -ckpt DIR [-split val|test | -data FILE | -len N | -input TOKENS | -predict FILE] [flags]\n\n"+
+			"Evaluates a checkpoint on held-out data, or predicts for inputs. Flags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nGive at most one of -split, -data, -len, -input and -predict; a flag that does not\n"+
+			"apply to the one given is an error. Evaluation runs in batches that fit %d MiB.\n"+
+			"Errors: one line on stderr, exit status 2.\n", train.EvalMemory>>20)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -92,29 +121,64 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		}
 		return o, err
 	}
-	switch {
-	case fs.NArg() > 0:
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case o.ckpt == "":
+	}
+	if o.ckpt == "" {
 		return o, errors.New("-ckpt DIR is required")
-	case o.n < 0 || o.show < 0 || o.length < 0:
+	}
+	for _, name := range []string{"data", "predict", "attention-png"} {
+		if o.set[name] && fs.Lookup(name).Value.String() == "" {
+			return o, fmt.Errorf("-%s is empty: give a file name", name)
+		}
+	}
+	if o.set["input"] && len(strings.Fields(o.input)) == 0 {
+		return o, errors.New("-input has no tokens")
+	}
+	if o.n < 0 || o.show < 0 || o.length < 0 {
 		return o, errors.New("-n, -show and -len must not be negative")
-	case o.data != "" && o.length > 0:
-		return o, errors.New("give -data or -len, not both")
-	case (o.attention || o.attentionPNG != "") && o.input == "":
+	}
+	source := "" // the flag that chose the data, if not -split
+	for _, name := range sources {
+		if !o.set[name] || name == "len" && o.length == 0 {
+			continue
+		}
+		if source != "" {
+			return o, fmt.Errorf("give -%s or -%s, not both", source, name)
+		}
+		source = name
+	}
+	switch {
+	case o.set["split"] && source != "":
+		return o, fmt.Errorf("-split chooses a held-out split of the run; it does not apply to -%s", source)
+	case o.show > 0 && (source == "input" || source == "predict"):
+		return o, fmt.Errorf("-show prints examples with their targets; -%s has none", source)
+	case o.set["n"] && (source == "input" || source == "predict"):
+		return o, fmt.Errorf("-n counts examples to evaluate; it does not apply to -%s", source)
+	case (o.attention || o.attentionPNG != "") && source != "input":
 		return o, errors.New("-attention and -attention-png need -input")
 	}
 	return o, nil
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
+	if o.attentionPNG != "" {
+		if err := checkWritable(o.attentionPNG); err != nil {
+			return err
+		}
+	}
 	ck, err := train.OpenRun(o.ckpt, o.which, func(msg string) { fmt.Fprintln(stderr, "eval: "+msg) })
 	if err != nil {
 		return err
+	}
+	if o.set["which"] && filepath.Clean(ck.Dir) == filepath.Clean(o.ckpt) {
+		return fmt.Errorf("-which chooses among the checkpoints of a run directory; %s is a single checkpoint", o.ckpt)
 	}
 	in, out, err := ck.Vocabs()
 	if err != nil {
@@ -124,14 +188,38 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer ev.Close()
 	rep := report{Checkpoint: ck.Dir, Step: ck.State.Step, Task: ck.Config.Name()}
 
-	if o.input != "" {
-		if err := predictOne(ev, ck, in, out, o, &rep, stderr); err != nil {
+	switch {
+	case o.input != "":
+		if err := predictOne(ev, in, out, o, &rep, stderr); err != nil {
 			return err
 		}
-		return emit(stdout, stderr, o, rep)
+	case o.predict != "":
+		if err := predictFile(ev, in, out, o.predict, stdin, &rep, stderr); err != nil {
+			return err
+		}
+	default:
+		if err := evaluate(ev, ck, in, out, o, &rep); err != nil {
+			return err
+		}
 	}
+	// Everything is computed before the first byte goes out, so an error
+	// leaves stdout empty; a failed write (a full disk, a closed pipe) is
+	// an error too, not lost results.
+	w := bufio.NewWriter(stdout)
+	err = emit(w, o, rep)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("writing the results: %w", err)
+	}
+	return nil
+}
 
+// evaluate computes metrics over a split, a -len test or a -data file.
+func evaluate(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report) error {
 	var exs []data.Example
+	var err error
 	switch {
 	case o.data != "":
 		exs, rep.Unknown, err = data.ReadFileWithVocab(o.data, ck.Vocab.Kind, in, out)
@@ -153,40 +241,46 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	m, preds, err := ev.Evaluate(exs)
 	if err != nil {
+		if o.length > 0 && errors.Is(err, train.ErrGraphTooLarge) {
+			return fmt.Errorf("-len %d: %w", o.length, err)
+		}
 		return err
 	}
 	rep.Metrics = &m
 	for i := 0; i < o.show && i < len(exs); i++ {
 		rep.Examples = append(rep.Examples, show(exs[i], preds[i], in, out))
 	}
-	return emit(stdout, stderr, o, rep)
+	return nil
 }
 
-func predictOne(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
+// checkReserved rejects the specials' spellings in a user's tokens: they
+// are not tokens a model was trained on.
+func checkReserved(toks []string) error {
+	for _, tok := range toks {
+		if tok == data.PadToken || tok == data.UnkToken {
+			return fmt.Errorf("token %q is reserved", tok)
+		}
+	}
+	return nil
+}
+
+func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
 	toks := strings.Fields(o.input)
-	if len(toks) == 0 {
-		return errors.New("-input has no tokens")
+	if err := checkReserved(toks); err != nil {
+		return fmt.Errorf("-input: %w", err)
 	}
 	ids, unknown := in.Encode(toks)
 	rep.Unknown = unknown
 	if unknown > 0 {
 		fmt.Fprintf(stderr, "eval: %d unknown token(s) in -input read as %s (known: %s)\n", unknown, data.UnkToken, strings.Join(in.Tokens()[2:], " "))
 	}
-	ex := data.Example{Input: ids, Target: make([]int, len(ids))}
-	if ck.Vocab.Kind == data.Classification {
-		ex.Target = []int{data.Ignore}
-	} else {
-		for i := range ex.Target {
-			ex.Target[i] = data.Ignore
-		}
-	}
-	_, preds, err := ev.Evaluate([]data.Example{ex})
+	preds, err := ev.Predict([][]int{ids})
 	if err != nil {
-		return err
+		return fmt.Errorf("-input: %w", err)
 	}
 	rep.Prediction = &shown{Input: in.Decode(ids), Predicted: out.Decode(preds[0])}
 	if o.attention || o.attentionPNG != "" {
-		att, err := ev.Attention(ex)
+		att, err := ev.Attention(ids)
 		if err != nil {
 			return err
 		}
@@ -198,6 +292,74 @@ func predictOne(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, 
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// predictFile predicts for every line of a -predict file that is not a
+// comment, in order; a blank line gets an empty prediction.
+func predictFile(ev *train.Evaluator, in, out *data.Vocab, path string, stdin io.Reader, rep *report, stderr io.Writer) error {
+	var lines []data.Line
+	var err error
+	name := path
+	if path == "-" {
+		name = "stdin"
+		lines, err = data.ParseInputs(stdin, name)
+	} else {
+		lines, err = data.ReadInputs(path)
+	}
+	if err != nil {
+		return err
+	}
+	var inputs [][]int
+	var at []int // the line of each input
+	var unknown []string
+	for i, l := range lines {
+		if len(l.Input) == 0 {
+			continue
+		}
+		ids, _ := in.Encode(l.Input)
+		for j, id := range ids {
+			if id == data.UnkID {
+				unknown = append(unknown, fmt.Sprintf("%s (line %d)", l.Input[j], l.Num))
+			}
+		}
+		inputs, at = append(inputs, ids), append(at, i)
+	}
+	var preds [][]int
+	if len(inputs) > 0 {
+		if preds, err = ev.Predict(inputs); err != nil {
+			var ie *train.InputError
+			if errors.As(err, &ie) {
+				return fmt.Errorf("%s:%d: %v", name, lines[at[ie.Input]].Num, ie.Err)
+			}
+			if errors.Is(err, train.ErrGraphTooLarge) { // name the longest line
+				longest := at[0]
+				for _, i := range at {
+					if len(lines[i].Input) > len(lines[longest].Input) {
+						longest = i
+					}
+				}
+				return fmt.Errorf("%s:%d: %w", name, lines[longest].Num, err)
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	rep.Inputs, rep.Unknown = name, len(unknown)
+	if len(unknown) > 0 {
+		const listed = 5
+		more := ""
+		if len(unknown) > listed {
+			unknown, more = unknown[:listed], ", …"
+		}
+		fmt.Fprintf(stderr, "eval: %s: %d unknown token(s) read as %s: %s%s\n", name, rep.Unknown, data.UnkToken, strings.Join(unknown, ", "), more)
+	}
+	rep.Predictions = make([]shown, len(lines))
+	for i := range rep.Predictions {
+		rep.Predictions[i] = shown{Input: []string{}, Predicted: []string{}}
+	}
+	for k, i := range at {
+		rep.Predictions[i] = shown{Input: lines[i].Input, Predicted: out.Decode(preds[k])}
 	}
 	return nil
 }
@@ -219,11 +381,21 @@ func show(ex data.Example, pred []int, in, out *data.Vocab) shown {
 	return s
 }
 
-// emit prints the report: JSON alone on stdout, or text.
-func emit(stdout, stderr io.Writer, o options, rep report) error {
+// emit prints the report: JSON alone on stdout, the -predict lines alone,
+// or text. It returns JSON's errors; stdout's write errors are the
+// caller's to check (it is buffered).
+func emit(stdout io.Writer, o options, rep report) error {
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		return enc.Encode(rep)
+		return json.NewEncoder(stdout).Encode(rep)
+	}
+	if rep.Predictions != nil {
+		for _, p := range rep.Predictions {
+			if len(p.Input) > 0 {
+				fmt.Fprintf(stdout, "%s\t%s", strings.Join(p.Input, " "), strings.Join(p.Predicted, " "))
+			}
+			fmt.Fprintln(stdout)
+		}
+		return nil
 	}
 	fmt.Fprintf(stdout, "checkpoint %s (step %d)\n", rep.Checkpoint, rep.Step)
 	if p := rep.Prediction; p != nil {

@@ -119,7 +119,18 @@ func writeFile(t *testing.T, path, content string) string {
 func TestBadInput(t *testing.T) {
 	in := t.TempDir()
 	bad := writeFile(t, filepath.Join(in, "bad.tsv"), "a b\ta b\nc d e\n")
+	good := writeFile(t, filepath.Join(in, "good.txt"), "a b\n")
+	utf := writeFile(t, filepath.Join(in, "utf.txt"), "a b\nc \xff\n")
+	nul := writeFile(t, filepath.Join(in, "nul.txt"), "a\x00b\n")
+	comments := writeFile(t, filepath.Join(in, "comments.txt"), "# nothing\n")
+	reserved := writeFile(t, filepath.Join(in, "reserved.txt"), "a\n\nb <pad>\n")
 	empty := t.TempDir()
+	steps, _ := filepath.Glob(filepath.Join(runDir, "step-*"))
+	if len(steps) == 0 {
+		t.Fatalf("no checkpoint in %s", runDir)
+	}
+	noDir := filepath.Join(in, "missing", "x.png")
+	huge := writeFile(t, filepath.Join(in, "huge.txt"), "a b\n"+strings.Repeat("a ", 30000)+"\nc\n")
 	tests := []struct {
 		name string
 		args []string
@@ -139,6 +150,46 @@ func TestBadInput(t *testing.T) {
 		{"missing data file", []string{"-ckpt", runDir, "-data", filepath.Join(in, "none.tsv")}, "none.tsv: no such file or directory"},
 		{"attention without input", []string{"-ckpt", runDir, "-attention"}, "need -input"},
 		{"input without tokens", []string{"-ckpt", runDir, "-input", "  "}, "-input has no tokens"},
+
+		// Given but empty: not the default.
+		{"empty -input", []string{"-ckpt", runDir, "-input", ""}, "-input has no tokens"},
+		{"empty -data", []string{"-ckpt", runDir, "-data", ""}, "-data is empty"},
+		{"empty -predict", []string{"-ckpt", runDir, "-predict", ""}, "-predict is empty"},
+		{"empty -attention-png", []string{"-ckpt", runDir, "-input", "a", "-attention-png", ""}, "-attention-png is empty"},
+
+		// Flags that would be ignored.
+		{"data and input", []string{"-ckpt", runDir, "-data", bad, "-input", "a b"}, "give -data or -input, not both"},
+		{"length and input", []string{"-ckpt", runDir, "-len", "8", "-input", "a b"}, "give -len or -input, not both"},
+		{"input and predict", []string{"-ckpt", runDir, "-input", "a b", "-predict", good}, "give -input or -predict, not both"},
+		{"data and predict", []string{"-ckpt", runDir, "-data", bad, "-predict", good}, "give -data or -predict, not both"},
+		{"length and predict", []string{"-ckpt", runDir, "-len", "8", "-predict", good}, "give -len or -predict, not both"},
+		{"split and data", []string{"-ckpt", runDir, "-split", "val", "-data", bad}, "-split chooses a held-out split of the run; it does not apply to -data"},
+		{"split and length", []string{"-ckpt", runDir, "-split", "val", "-len", "8"}, "it does not apply to -len"},
+		{"split and input", []string{"-ckpt", runDir, "-split", "test", "-input", "a"}, "it does not apply to -input"},
+		{"split and predict", []string{"-ckpt", runDir, "-split", "test", "-predict", good}, "it does not apply to -predict"},
+		{"show and input", []string{"-ckpt", runDir, "-show", "2", "-input", "a"}, "-show prints examples with their targets; -input has none"},
+		{"show and predict", []string{"-ckpt", runDir, "-show", "2", "-predict", good}, "-predict has none"},
+		{"count and input", []string{"-ckpt", runDir, "-n", "2", "-input", "a"}, "-n counts examples to evaluate; it does not apply to -input"},
+		{"count and predict", []string{"-ckpt", runDir, "-n", "2", "-predict", good}, "it does not apply to -predict"},
+		{"attention and predict", []string{"-ckpt", runDir, "-attention", "-predict", good}, "need -input"},
+		{"which with one checkpoint", []string{"-ckpt", steps[0], "-which", "latest"}, "-which chooses among the checkpoints of a run directory"},
+
+		// Bad inputs.
+		{"reserved token in -input", []string{"-ckpt", runDir, "-input", "a <unk>"}, `-input: token "<unk>" is reserved`},
+		{"missing -predict file", []string{"-ckpt", runDir, "-predict", filepath.Join(in, "none.txt")}, "none.txt: no such file or directory"},
+		{"invalid UTF-8", []string{"-ckpt", runDir, "-predict", utf}, "utf.txt:2: invalid UTF-8 at byte 3"},
+		{"NUL byte", []string{"-ckpt", runDir, "-predict", nul}, "nul.txt:1: NUL byte"},
+		{"only comments", []string{"-ckpt", runDir, "-predict", comments}, "comments.txt: no inputs"},
+		{"reserved token in a file", []string{"-ckpt", runDir, "-predict", reserved}, `reserved.txt:3: token "<pad>" is reserved`},
+
+		// Too long for memory: one line, not a crash.
+		{"length too long for memory", []string{"-ckpt", runDir, "-len", "100000", "-n", "1"}, "-len 100000: train: evaluate: a sequence of length 100000 needs about"},
+		{"line too long for memory", []string{"-ckpt", runDir, "-predict", huge}, "huge.txt:2: train: evaluate: a sequence of length 30000 needs about"},
+
+		// The user's picture path, not renameio's temporary file.
+		{"picture in a missing directory", []string{"-ckpt", runDir, "-input", "a b", "-attention-png", noDir},
+			"eval: -attention-png " + noDir + ": no such directory " + filepath.Dir(noDir) + "\n"},
+		{"picture that is a directory", []string{"-ckpt", runDir, "-input", "a b", "-attention-png", empty}, "-attention-png " + empty + ": is a directory\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,8 +208,8 @@ func TestBadInput(t *testing.T) {
 			}
 
 			var stdout, stderr bytes.Buffer
-			err := run(tt.args, &stdout, &stderr)
-			if err == nil || errors.Is(err, flag.ErrHelp) || !strings.Contains(err.Error(), tt.want) {
+			err := run(tt.args, strings.NewReader(""), &stdout, &stderr)
+			if want := strings.TrimSuffix(strings.TrimPrefix(tt.want, "eval: "), "\n"); err == nil || errors.Is(err, flag.ErrHelp) || !strings.Contains(err.Error(), want) {
 				t.Errorf("run: error %v, want one containing %q", err, tt.want)
 			}
 			if stdout.Len() > 0 {
@@ -331,7 +382,7 @@ func TestInput(t *testing.T) {
 
 	// In process, the report goes to the stderr run is given.
 	var stdout, stderr bytes.Buffer
-	if err := run([]string{"-ckpt", runDir, "-input", "zz"}, &stdout, &stderr); err != nil {
+	if err := run([]string{"-ckpt", runDir, "-input", "zz"}, strings.NewReader(""), &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stderr.String(), "1 unknown token(s)") {
@@ -438,8 +489,173 @@ func TestAttentionPNG(t *testing.T) {
 	if b := img.Bounds(); b.Dx() <= b.Dy() {
 		t.Errorf("picture %v: want two heads side by side (wider than tall)", b)
 	}
-	r := runEval(t, "-ckpt", runDir, "-input", "a b", "-attention-png", filepath.Join(t.TempDir(), "missing", "x.png"))
-	if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-		t.Errorf("unwritable -attention-png: exit %d, stderr %q; want 2 and one line", r.code, r.stderr)
+	// Unwritable paths: TestBadInput.
+}
+
+// TestAttentionPNGUnwritable: a directory the picture cannot be written to
+// is reported with the user's path, not the name of renameio's temporary
+// file beside it.
+func TestAttentionPNGUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o700)
+	if f, err := os.Create(filepath.Join(dir, "probe")); err == nil {
+		f.Close()
+		t.Skip("a read-only directory is writable here (running as root?)")
+	}
+	path := filepath.Join(dir, "x.png")
+	r := runEval(t, "-ckpt", runDir, "-input", "a b", "-attention-png", path)
+	if want := "eval: -attention-png " + path + ": permission denied\n"; r.code != 2 || r.stderr != want || r.stdout != "" {
+		t.Errorf("read-only directory: exit %d, stdout %q, stderr %q; want 2, nothing and %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// runEvalStdin runs the binary with stdin read from in.
+func runEvalStdin(t *testing.T, in string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(evalBin, args...)
+	cmd.Stdin = strings.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("eval %s: %v", strings.Join(args, " "), err)
+	}
+	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+}
+
+// TestPredictFile: -predict writes exactly one line per line of the file
+// that is not a comment, in order, "input TAB prediction", a token
+// predicted per input token; a blank line gets a blank line; a target
+// after a TAB, a byte order mark and CRLF endings change nothing; unknown
+// tokens are counted on stderr; each prediction equals -input's for the
+// same sequence.
+func TestPredictFile(t *testing.T) {
+	content := "\uFEFF# inputs\r\na b c\r\n\r\nc\tc\r\n# more\r\nb zz a d\r\na b c d e f\r\n"
+	path := writeFile(t, filepath.Join(t.TempDir(), "in.txt"), content)
+	wantInputs := []string{"a b c", "", "c", "b zz a d", "a b c d e f"}
+	r := mustEval(t, "-ckpt", runDir, "-predict", path)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != len(wantInputs) || !strings.HasSuffix(r.stdout, "\n") {
+		t.Fatalf("-predict: %d lines, want %d (a line per line that is not a comment):\n%s", len(lines), len(wantInputs), r.stdout)
+	}
+	for i, line := range lines {
+		want := wantInputs[i]
+		if want == "" {
+			if line != "" {
+				t.Errorf("line %d: %q, want a blank line for a blank input", i+1, line)
+			}
+			continue
+		}
+		input, pred, ok := strings.Cut(line, "\t")
+		if !ok || input != want || len(strings.Fields(pred)) != len(strings.Fields(want)) || strings.Contains(pred, "<") {
+			t.Errorf("line %d: %q, want %q, a TAB and %d predicted tokens (no specials)", i+1, line, want, len(strings.Fields(want)))
+			continue
+		}
+		one := mustEval(t, "-ckpt", runDir, "-input", want)
+		if !strings.Contains(one.stdout, "\npredicted: "+pred+"\n") {
+			t.Errorf("line %d: -predict %q, but -input %q predicts:\n%s", i+1, pred, want, one.stdout)
+		}
+	}
+	if want := "eval: " + path + ": 1 unknown token(s) read as <unk>: zz (line 6)\n"; r.stderr != want {
+		t.Errorf("-predict: stderr %q, want %q", r.stderr, want)
+	}
+
+	// -json: the same predictions, one per line that is not a comment.
+	rep := decodeJSON(t, mustEval(t, "-ckpt", runDir, "-predict", path, "-json").stdout)
+	if rep.Inputs != path || rep.Unknown != 1 || len(rep.Predictions) != len(wantInputs) || rep.Metrics != nil {
+		t.Fatalf("-predict -json: inputs %q, unknown %d, %d predictions, metrics %v; want %q, 1, %d, none", rep.Inputs, rep.Unknown, len(rep.Predictions), rep.Metrics, path, len(wantInputs))
+	}
+	for i, p := range rep.Predictions {
+		_, pred, _ := strings.Cut(lines[i], "\t")
+		if strings.Join(p.Input, " ") != wantInputs[i] || strings.Join(p.Predicted, " ") != pred || p.Input == nil || p.Predicted == nil {
+			t.Errorf("-json prediction %d: %+v, want input %q predicted %q", i, p, wantInputs[i], pred)
+		}
+	}
+
+	// stdin, for a pipe.
+	r2 := runEvalStdin(t, content, "-ckpt", runDir, "-predict", "-")
+	if r2.code != 0 || r2.stdout != r.stdout || !strings.Contains(r2.stderr, "eval: stdin: 1 unknown token(s)") {
+		t.Errorf("-predict - (stdin): exit %d, stdout %q, stderr %q; want 0, the file's output and its unknown token", r2.code, r2.stdout, r2.stderr)
+	}
+}
+
+// TestPredictMany: a file of more lines than one evaluation batch holds
+// comes out whole and in order.
+func TestPredictMany(t *testing.T) {
+	var b strings.Builder
+	var want []string
+	for i := range 600 {
+		line := strings.Repeat(string(rune('a'+i%4))+" ", 1+i%6)
+		want = append(want, strings.TrimSpace(line))
+		fmt.Fprintln(&b, line)
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "many.txt"), b.String())
+	r := mustEval(t, "-ckpt", runDir, "-predict", path)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("-predict: %d lines for %d inputs", len(lines), len(want))
+	}
+	for i, line := range lines {
+		if input, _, _ := strings.Cut(line, "\t"); input != want[i] {
+			t.Fatalf("line %d: input %q, want %q", i+1, input, want[i])
+		}
+	}
+}
+
+// TestWriteError: results that cannot be written (stdout on a full disk)
+// are an error, exit status 2, not a silent success.
+func TestWriteError(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer full.Close()
+	good := writeFile(t, filepath.Join(t.TempDir(), "in.txt"), "a b\n")
+	for _, args := range [][]string{
+		{"-ckpt", runDir},
+		{"-ckpt", runDir, "-json"},
+		{"-ckpt", runDir, "-input", "a b"},
+		{"-ckpt", runDir, "-predict", good},
+	} {
+		cmd := exec.Command(evalBin, args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &stderr
+		_ = cmd.Run()
+		want := "eval: writing the results: write /dev/stdout: no space left on device\n"
+		if code := cmd.ProcessState.ExitCode(); code != 2 || stderr.String() != want {
+			t.Errorf("eval %s > /dev/full: exit %d, stderr %q; want 2 and %q", strings.Join(args, " "), code, stderr.String(), want)
+		}
+	}
+	// In process: any writer's error.
+	err = run([]string{"-ckpt", runDir}, strings.NewReader(""), failingWriter{}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "writing the results: disk on fire") {
+		t.Errorf("run with a failing stdout: %v, want the write error", err)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+// TestHeatmapWriteError: when writing the picture itself fails (past the
+// checks on its directory), the error names the user's path alone.
+func TestHeatmapWriteError(t *testing.T) {
+	att := [][][][]float64{{{{1, 0}, {0.5, 0.5}}}}
+	for _, path := range []string{"/proc/qkv-attention.png", "/sys/qkv-attention.png"} {
+		err := writeHeatmaps(path, att, []string{"a", "b"})
+		if err == nil {
+			t.Errorf("writeHeatmaps(%s) succeeded", path)
+			os.Remove(path)
+			continue
+		}
+		msg := err.Error()
+		prefix := "-attention-png " + path + ": "
+		if !strings.HasPrefix(msg, prefix) || strings.Count(msg, "/") != strings.Count(path, "/") {
+			t.Errorf("writeHeatmaps(%s): %q, want %q and the reason, no other path", path, msg, prefix)
+		}
 	}
 }

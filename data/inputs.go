@@ -1,0 +1,94 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+)
+
+// utf8BOM is the byte order mark some editors put at the start of a UTF-8
+// file; it is no part of the first token.
+const utf8BOM = "\uFEFF"
+
+// ReadInputs reads a file of input sequences for a model to predict on.
+func ReadInputs(path string) ([]Line, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	defer f.Close()
+	return ParseInputs(f, path)
+}
+
+// ParseInputs reads input sequences, one a line: tokens separated by
+// spaces. If a line holds a TAB, the part after the first TAB (a target,
+// as in a training file) is ignored, so a training or evaluation file can
+// be read as inputs. Lines starting with "#" are comments and skipped;
+// every other line is one input, in order, so that predictions stay
+// aligned with the lines they answer: a blank line (or one whose input
+// part is blank) gives a Line with a nil Input. A leading UTF-8 byte order
+// mark is removed and "\r\n" endings are accepted; invalid UTF-8, a NUL
+// byte or a reserved token (PadToken, UnkToken) is an error. Target is nil
+// in every Line. A file with no line but comments is an error. Errors are
+// "data: name:line: problem".
+func ParseInputs(r io.Reader, name string) ([]Line, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
+	var lines []Line
+	num := 0
+	for sc.Scan() {
+		num++
+		b := sc.Bytes()
+		if num == 1 {
+			b = bytes.TrimPrefix(b, []byte(utf8BOM))
+		}
+		b = bytes.TrimSuffix(b, []byte("\r"))
+		fail := func(format string, args ...any) ([]Line, error) {
+			return nil, fmt.Errorf("data: %s:%d: %s", name, num, fmt.Sprintf(format, args...))
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return fail("NUL byte at byte %d (a binary file?)", i+1)
+		}
+		if !utf8.Valid(b) {
+			return fail("invalid UTF-8 at byte %d", invalidAt(b)+1)
+		}
+		text := string(b)
+		if strings.HasPrefix(text, "#") {
+			continue
+		}
+		input, _, _ := strings.Cut(text, "\t")
+		toks := strings.Fields(input)
+		if len(toks) == 0 {
+			toks = nil
+		}
+		for _, tok := range toks {
+			if tok == PadToken || tok == UnkToken {
+				return fail("token %q is reserved", tok)
+			}
+		}
+		lines = append(lines, Line{Num: num, Input: toks})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("data: %s:%d: %w", name, num+1, err)
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("data: %s: no inputs", name)
+	}
+	return lines, nil
+}
+
+// invalidAt returns the byte offset of the first invalid UTF-8 sequence in b.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}

@@ -1,0 +1,211 @@
+package train
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/layers"
+)
+
+// defaultModelConfig is the architecture of the default run (Default()).
+func defaultModelConfig(kind data.Kind) ModelConfig {
+	c := Default()
+	return ModelConfig{
+		Kind: kind, InVocab: c.Symbols + 2, OutVocab: c.Symbols + 2, MaxLen: c.Len,
+		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF,
+		Activation: c.Activation, Positional: c.Positional, Dtype: tensor.Float32,
+	}
+}
+
+// randomExamples makes n examples of length t with random tokens and
+// targets over a vocabulary of v.
+func randomExamples(kind data.Kind, n, t, v int, rng *rand.Rand) []data.Example {
+	exs := make([]data.Example, n)
+	for i := range exs {
+		in := make([]int, t)
+		for j := range in {
+			in[j] = 2 + rng.IntN(v-2)
+		}
+		target := []int{2 + rng.IntN(v-2)}
+		if kind == data.Tagging {
+			target = slices.Clone(in)
+			slices.Reverse(target)
+		}
+		exs[i] = data.Example{Input: in, Target: target}
+	}
+	return exs
+}
+
+// TestGraphBytesCovers: GraphBytes, less the collector's headroom, is at
+// least what building and running a graph allocates, and not absurdly more
+// (within 2.5 times), for evaluation and training graphs of both kinds and
+// lengths where the attention tensors dominate or do not.
+func TestGraphBytesCovers(t *testing.T) {
+	for _, c := range []struct {
+		b, t, d, h, l, f int
+		norm, drop       bool
+		pos              string
+		kind             data.Kind
+	}{
+		{16, 128, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging},
+		{4, 256, 32, 8, 1, 64, true, false, layers.Learned, data.Tagging},
+		{250, 12, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging},
+		{16, 128, 64, 4, 2, 128, true, true, layers.NoPosition, data.Classification},
+		{2, 512, 64, 4, 2, 128, false, true, layers.Sinusoidal, data.Tagging},
+	} {
+		mc := ModelConfig{Kind: c.kind, InVocab: 12, OutVocab: 30, MaxLen: c.t, DModel: c.d, Heads: c.h, Layers: c.l, DFF: c.f,
+			Activation: layers.GELU, NormFirst: c.norm, Positional: c.pos, Dtype: tensor.Float32}
+		if c.drop {
+			mc.Dropout = 0.1
+		}
+		m, err := NewModel(mc, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := data.MakeBatch(c.kind, randomExamples(c.kind, c.b, c.t, 12, rand.New(rand.NewPCG(3, 4))), c.b, c.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, training := range []bool{false, true} {
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			g, err := m.Build(c.b, c.t, training, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Load(batch, make([]float64, c.b*c.t)); err != nil {
+				t.Fatal(err)
+			}
+			g.SampleDropout(rand.New(rand.NewPCG(5, 6)))
+			if err := g.Prog.Run(); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			g.Close()
+			used := int64(after.TotalAlloc - before.TotalAlloc)
+			est := GraphBytes(mc, c.b, c.t, training)
+			live := est / gcHeadroom
+			t.Logf("%+v training %v: allocated %s, estimated %s live (%.3f), %s with headroom", c, training, formatBytes(used), formatBytes(live), float64(live)/float64(used), formatBytes(est))
+			if live < used || float64(live) > 2.5*float64(used) {
+				t.Errorf("%+v training %v: GraphBytes/%d = %d bytes, allocated %d; want at least that and at most 2.5 times", c, training, gcHeadroom, live, used)
+			}
+		}
+	}
+}
+
+// TestEvaluateFitsMemory: `qkv-eval -len 1000` on the default run's test
+// set built one graph of 250 sequences of 1000 tokens and ran out of memory
+// at 14 GB. Every evaluation graph now fits EvalMemory: that one, which is
+// not run here, and a shorter one that is; a length of which not even one
+// sequence fits is an error that names it.
+func TestEvaluateFitsMemory(t *testing.T) {
+	mc := defaultModelConfig(data.Tagging)
+	m, err := NewModel(mc, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := NewEvaluator(m)
+	defer ev.Close()
+
+	exs := randomExamples(data.Tagging, 250, 1000, mc.OutVocab, rand.New(rand.NewPCG(3, 4)))
+	b, tt, err := ev.shape(exs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := GraphBytes(mc, b, tt, false); b < 1 || tt != 1000 || got > EvalMemory {
+		t.Errorf("250 sequences of 1000: batches [%d,%d] of %s, want [≥1,1000] within %s", b, tt, formatBytes(got), formatBytes(EvalMemory))
+	}
+	if old := GraphBytes(mc, 250, 1000, false); old < 10<<30 {
+		t.Errorf("the graph that ran out of memory, [250,1000], is estimated at %s, want more than 10 GiB", formatBytes(old))
+	}
+
+	exs = randomExamples(data.Tagging, 40, 400, mc.OutVocab, rand.New(rand.NewPCG(5, 6)))
+	if _, _, err := ev.Evaluate(exs); err != nil {
+		t.Fatal(err)
+	}
+	for k := range ev.graphs {
+		if got := GraphBytes(mc, k.b, k.t, false); got > EvalMemory {
+			t.Errorf("40 sequences of 400: a graph of [%d,%d] takes %s, over %s", k.b, k.t, formatBytes(got), formatBytes(EvalMemory))
+		}
+		if k.b == 40 {
+			t.Errorf("40 sequences of 400 went through one graph of [%d,%d]", k.b, k.t)
+		}
+	}
+
+	long := randomExamples(data.Tagging, 1, 20000, mc.OutVocab, rand.New(rand.NewPCG(7, 8)))
+	_, _, err = ev.Evaluate(long)
+	if !errors.Is(err, ErrGraphTooLarge) || !strings.Contains(err.Error(), "length 20000") {
+		t.Errorf("Evaluate of a sequence of 20000 tokens: %v, want ErrGraphTooLarge naming the length", err)
+	}
+	if _, err := ev.Attention(long[0].Input); !errors.Is(err, ErrGraphTooLarge) {
+		t.Errorf("Attention of a sequence of 20000 tokens: %v, want ErrGraphTooLarge", err)
+	}
+	if _, err := ev.Predict([][]int{long[0].Input}); !errors.Is(err, ErrGraphTooLarge) {
+		t.Errorf("Predict of a sequence of 20000 tokens: %v, want ErrGraphTooLarge", err)
+	}
+}
+
+// TestEvaluateBatchingInvariant: metrics and predictions do not depend on
+// how the examples are split into batches. Counts, accuracies and
+// predictions are equal exactly; the loss is a sum of per-batch float32
+// means, so it equals up to summation order.
+func TestEvaluateBatchingInvariant(t *testing.T) {
+	for _, kind := range []data.Kind{data.Tagging, data.Classification} {
+		t.Run(kind.String(), func(t *testing.T) {
+			mc := defaultModelConfig(kind)
+			m, err := NewModel(mc, rand.New(rand.NewPCG(1, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(9, 10))
+			var exs []data.Example
+			for range 60 {
+				exs = append(exs, randomExamples(kind, 1, 1+rng.IntN(100), mc.OutVocab, rng)...)
+			}
+			one := NewEvaluator(m)
+			defer one.Close()
+			one.budget = math.MaxInt64
+			small := NewEvaluator(m)
+			defer small.Close()
+			small.budget = GraphBytes(mc, 7, 100, false)
+
+			want, wantPreds, err := one.Evaluate(exs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gotPreds, err := small.Evaluate(exs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range small.graphs {
+				if k.b != 7 {
+					t.Errorf("budget of 7 rows: a graph of [%d,%d]", k.b, k.t)
+				}
+			}
+			for k := range one.graphs {
+				if k.b != len(exs) {
+					t.Errorf("unbounded budget: a graph of [%d,%d], want all %d examples in one", k.b, k.t, len(exs))
+				}
+			}
+			if got.Examples != want.Examples || got.Targets != want.Targets || got.TokenAccuracy != want.TokenAccuracy ||
+				got.SequenceAccuracy != want.SequenceAccuracy || !slices.Equal(got.PositionAccuracy, want.PositionAccuracy) {
+				t.Errorf("batches of 7: %+v\none batch: %+v", got, want)
+			}
+			if math.Abs(got.Loss-want.Loss) > 1e-6*want.Loss {
+				t.Errorf("batches of 7: loss %v, one batch %v", got.Loss, want.Loss)
+			}
+			if !slices.EqualFunc(gotPreds, wantPreds, slices.Equal) {
+				t.Errorf("predictions differ between batches of 7 and one batch")
+			}
+		})
+	}
+}

@@ -1,0 +1,122 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/layers"
+)
+
+// EvalMemory is the memory, in bytes, that one evaluation graph may take:
+// evaluation splits its examples into batches whose graph fits it.
+const EvalMemory int64 = 512 << 20
+
+// ErrGraphTooLarge is wrapped when a graph of even one example of the
+// length asked for would not fit its memory budget.
+var ErrGraphTooLarge = errors.New("graph too large for the memory budget")
+
+// gcHeadroom multiplies the live size of a graph's tensors: every run
+// allocates fresh output tensors and leaves the last run's to the collector,
+// which (GOGC=100) lets the heap reach twice the live size before it runs.
+const gcHeadroom = 2
+
+// GraphBytes estimates the peak memory of running a graph of mc for
+// batches of shape [b, t], a training graph if training: every tensor the
+// forward pass materialises (Gorgonia's tape machine keeps each node's
+// value for the whole run), for training also the gradients and backward
+// intermediates, the dropout masks and the parameters' gradients, for
+// evaluation also the logits read back and their float64 copy; times the
+// dtype's size and a factor of 2 for the collector's headroom. The
+// [B,H,T,T] attention scores and weights dominate at any length worth
+// asking about. Parameters themselves live outside the graph and are not
+// counted.
+func GraphBytes(mc ModelConfig, b, t int, training bool) int64 {
+	fixed, per := graphCost(mc, t, training, false)
+	return fixed + int64(b)*per
+}
+
+// graphCost returns GraphBytes as the bytes of a graph of shape [0, t]
+// and the bytes each example adds; with weights, the graph also reads
+// every layer's attention weights back.
+func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample int64) {
+	T, D, H, F, V, L := int64(t), int64(mc.DModel), int64(mc.Heads), int64(mc.DFF), int64(mc.OutVocab), int64(mc.Layers)
+	size := int64(mc.Dtype.Size())
+
+	// Elements of one example's forward tensors.
+	act := 2 * T // ids and keep mask
+	targets, logits := T, T*V
+	if mc.Kind == data.Classification {
+		targets, logits = 1, V
+	}
+	act += targets
+	act += 2 * T * D // embedding; embedding plus positions
+	// Per layer: Q, K, V, the heads' mix, the output projection, two
+	// residual sums, two norms and the feed-forward output [T,D]; the
+	// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
+	act += L * (10*T*D + 2*H*T*T + 2*T*F)
+	if mc.NormFirst {
+		act += T * D // final norm
+	}
+	act += T*D + logits // reshaped or pooled encoder output; logits
+	var weightsRead int64
+	if weights {
+		weightsRead = L * H * T * T
+	}
+	fixedElems := T * D // a sinusoidal or learned table [T,D]
+	if mc.Positional == layers.NoPosition {
+		fixedElems = 0
+	}
+
+	if !training {
+		perExample = (act+logits+weightsRead)*size + logits*8 // logits read back, then as float64
+		return gcHeadroom * fixedElems * size, gcHeadroom * perExample
+	}
+	// Training: each forward tensor has a gradient of its size, and the
+	// fused ops' backward passes hold about half as much again.
+	per := act*5/2 + weightsRead
+	if mc.Dropout > 0 {
+		// At each dropout site (the embedding, and per layer the weights,
+		// two residual branches and the hidden layer): the mask, the
+		// product, and their share of the backward pass.
+		per += 4 * (T*D + L*(H*T*T+2*T*D+T*F))
+	}
+	params := paramCount(mc)
+	fixedElems += 2 * params // the gradient nodes and the program's gradient buffers
+	return gcHeadroom * fixedElems * size, gcHeadroom * per * size
+}
+
+// paramCount counts mc's parameters, as NewModel makes them.
+func paramCount(mc ModelConfig) int64 {
+	D, F, L := int64(mc.DModel), int64(mc.DFF), int64(mc.Layers)
+	n := int64(mc.InVocab)*D + D*int64(mc.OutVocab) + int64(mc.OutVocab)
+	if mc.Positional == layers.Learned {
+		n += int64(mc.MaxLen) * D
+	}
+	layer := 4*(D*D+D) + D*F + F + F*D + D + 4*D // attention, feed-forward, two norms
+	n += L * layer
+	if mc.NormFirst {
+		n += 2 * D
+	}
+	return n
+}
+
+// evalRows returns how many examples of length t one evaluation graph of
+// mc holds within budget bytes: at most evalBatch, at least one, or an
+// error wrapping ErrGraphTooLarge when one does not fit.
+func evalRows(mc ModelConfig, t int, weights bool, budget int64) (int, error) {
+	fixed, per := graphCost(mc, t, false, weights)
+	if fixed+per > budget {
+		return 0, fmt.Errorf("train: evaluate: a sequence of length %d needs about %s, over the %s an evaluation graph may take: %w",
+			t, formatBytes(fixed+per), formatBytes(budget), ErrGraphTooLarge)
+	}
+	return int(min(int64(evalBatch), (budget-fixed)/per)), nil
+}
+
+// formatBytes writes n in MiB or GiB.
+func formatBytes(n int64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
