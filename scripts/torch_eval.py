@@ -151,11 +151,37 @@ class Model(torch.nn.Module):
         return self.head(x)
 
 
+def named_slices(model, cfg):
+    """Maps each of our parameter names to (PyTorch parameter, rows): the rows
+    of the parameter that hold it, or None for the whole parameter."""
+    d = cfg["d_model"]
+    m = {"embed.weight": (model.embed.weight, None),
+         "head.weight": (model.head.weight, None), "head.bias": (model.head.bias, None)}
+    if model.pos is not None:
+        m["pos.weight"] = (model.pos, None)
+    for i, layer in enumerate(model.encoder.layers):
+        p = f"encoder.layers.{i}."
+        attn = layer.self_attn
+        for j, name in enumerate("qkv"):
+            rows = slice(j * d, (j + 1) * d)
+            m[p + f"attn.{name}.weight"] = (attn.in_proj_weight, rows)
+            m[p + f"attn.{name}.bias"] = (attn.in_proj_bias, rows)
+        m[p + "attn.out.weight"] = (attn.out_proj.weight, None)
+        m[p + "attn.out.bias"] = (attn.out_proj.bias, None)
+        for ours, mod in (("ff.linear1", layer.linear1), ("ff.linear2", layer.linear2),
+                          ("norm1", layer.norm1), ("norm2", layer.norm2)):
+            m[p + ours + ".weight"] = (mod.weight, None)
+            m[p + ours + ".bias"] = (mod.bias, None)
+    if model.encoder.norm is not None:
+        m["encoder.norm.weight"] = (model.encoder.norm.weight, None)
+        m["encoder.norm.bias"] = (model.encoder.norm.bias, None)
+    return m
+
+
 def weight_map(model, cfg):
     """Maps each of our parameter names to a function copying a tensor into the model."""
-    d = cfg["d_model"]
 
-    def into(param, rows=None):
+    def into(param, rows):
         def copy(value):
             dst = param if rows is None else param[rows]
             if tuple(dst.shape) != tuple(value.shape):
@@ -163,27 +189,7 @@ def weight_map(model, cfg):
             dst.copy_(value)
         return copy
 
-    m = {"embed.weight": into(model.embed.weight),
-         "head.weight": into(model.head.weight), "head.bias": into(model.head.bias)}
-    if model.pos is not None:
-        m["pos.weight"] = into(model.pos)
-    for i, layer in enumerate(model.encoder.layers):
-        p = f"encoder.layers.{i}."
-        attn = layer.self_attn
-        for j, name in enumerate("qkv"):
-            rows = slice(j * d, (j + 1) * d)
-            m[p + f"attn.{name}.weight"] = into(attn.in_proj_weight, rows)
-            m[p + f"attn.{name}.bias"] = into(attn.in_proj_bias, rows)
-        m[p + "attn.out.weight"] = into(attn.out_proj.weight)
-        m[p + "attn.out.bias"] = into(attn.out_proj.bias)
-        for ours, mod in (("ff.linear1", layer.linear1), ("ff.linear2", layer.linear2),
-                          ("norm1", layer.norm1), ("norm2", layer.norm2)):
-            m[p + ours + ".weight"] = into(mod.weight)
-            m[p + ours + ".bias"] = into(mod.bias)
-    if model.encoder.norm is not None:
-        m["encoder.norm.weight"] = into(model.encoder.norm.weight)
-        m["encoder.norm.bias"] = into(model.encoder.norm.bias)
-    return m
+    return {name: into(param, rows) for name, (param, rows) in named_slices(model, cfg).items()}
 
 
 def load(ckpt, dtype):

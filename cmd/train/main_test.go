@@ -344,9 +344,10 @@ func TestHelp(t *testing.T) {
 }
 
 // TestCrashSafety kills training with SIGKILL at random moments, half of
-// them while a checkpoint is being written, and checks after every kill
-// that the run directory loads and that -resume continues it. At the end
-// the run is resumed to completion and its metrics hold each step once.
+// them while a checkpoint is being written (at least a third of all kills
+// must land mid-save), and checks after every kill that the run directory
+// loads and that -resume continues it. At the end the run is resumed to
+// completion and its metrics hold each step once.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills training 24 times")
@@ -431,6 +432,11 @@ func TestCrashSafety(t *testing.T) {
 	if last < 0 {
 		t.Fatal("no checkpoint was ever written")
 	}
+	// The kills meant to land mid-save must mostly do so, or this test
+	// no longer tests what a crash during a save leaves behind.
+	if 3*midSave < kills {
+		t.Errorf("only %d of %d kills landed while a save was under way, want at least a third", midSave, kills)
+	}
 
 	// Resume to completion, a few steps on.
 	final := last + 3
@@ -458,6 +464,118 @@ func TestCrashSafety(t *testing.T) {
 	if len(logged) != final {
 		t.Errorf("metrics.jsonl logs %d training steps, want %d", len(logged), final)
 	}
+}
+
+// TestKilledRunResumesExactly: a run killed with SIGKILL several times,
+// some kills mid-save, and resumed each time with the same -steps ends
+// bit-identical to a run that was never interrupted: the final model and
+// optimizer files and state.json byte for byte, and metrics.jsonl line for
+// line without its timing fields. Every run is a real process of the
+// binary, so everything a resume needs must be on disk.
+func TestKilledRunResumesExactly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills training several times and trains twice")
+	}
+	const kills, total = 6, 300 // six kills reached steps 14 to 30 in trials: room to spare
+	work := t.TempDir()
+	args := func(extra ...string) []string {
+		return tiny(slices.Concat([]string{"-steps", strconv.Itoa(total), "-dropout", "0.1",
+			"-save-every", "3", "-eval-every", "7", "-log-every", "2", "-keep", "2"}, extra)...)
+	}
+	whole := filepath.Join(work, "whole")
+	mustTrain(t, work, args("-out", whole)...)
+
+	dir := filepath.Join(work, "killed")
+	rng := rand.New(rand.NewPCG(2024, 7))
+	last, midSave := 0, 0
+	for i := range kills {
+		var p *proc
+		if i == 0 {
+			p = startTrain(t, work, args("-out", dir)...)
+		} else {
+			p = startTrain(t, work, args("-resume", dir)...)
+		}
+		// Let it get past the last checkpoint, so every kill costs work
+		// that the next process must redo exactly.
+		waitFor(t, p, fmt.Sprintf("a checkpoint past step %d", last), func() bool {
+			s := steps(t, dir)
+			return len(s) > 0 && s[len(s)-1] > last
+		})
+		leftover := tmpDirs(dir)
+		newTmp := func() bool {
+			for name := range tmpDirs(dir) {
+				if !leftover[name] {
+					return true
+				}
+			}
+			return false
+		}
+		if i%2 == 0 {
+			waitFor(t, p, "a save to start", newTmp)
+			time.Sleep(time.Duration(rng.IntN(1000)) * time.Microsecond)
+		} else {
+			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+		}
+		if p.exited() {
+			t.Fatalf("kill %d: training finished before the kill (%v); lower -save-every or raise -steps", i, p.cmd.ProcessState)
+		}
+		p.signal(t, syscall.SIGKILL)
+		p.wait(t, 10*time.Second)
+		if newTmp() {
+			midSave++
+		}
+		last = openLatest(t, dir).State.Step
+	}
+	t.Logf("%d kills, %d with a save half-written; resuming from step %d of %d", kills, midSave, last, total)
+	if midSave == 0 {
+		t.Errorf("no kill landed while a save was under way")
+	}
+	if last >= total {
+		t.Fatalf("the killed run reached step %d of %d before its last resume", last, total)
+	}
+	mustTrain(t, work, args("-resume", dir)...)
+
+	final := fmt.Sprintf("step-%08d", total)
+	for _, name := range []string{"model.safetensors", "optimizer.safetensors", "state.json"} {
+		a, err := os.ReadFile(filepath.Join(whole, final, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, final, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s/%s differs between the uninterrupted and the killed and resumed run", final, name)
+		}
+	}
+	ma, mb := untimedMetrics(t, whole), untimedMetrics(t, dir)
+	if len(ma) != len(mb) {
+		t.Errorf("metrics.jsonl: %d lines uninterrupted, %d killed and resumed", len(ma), len(mb))
+	}
+	for i := range min(len(ma), len(mb)) {
+		if ma[i] != mb[i] {
+			t.Errorf("metrics.jsonl line %d differs:\n  uninterrupted: %s\n  resumed:       %s", i+1, ma[i], mb[i])
+			break
+		}
+	}
+}
+
+// untimedMetrics returns dir's metrics.jsonl lines without the fields that
+// depend on the clock, each re-encoded with sorted keys.
+func untimedMetrics(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range metrics(t, dir) {
+		delete(m, "tokens_per_sec")
+		delete(m, "elapsed_sec")
+		b, err := json.Marshal(m) // sorted keys
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
 }
 
 // tmpDirs returns the names of the temporary directories of unfinished
