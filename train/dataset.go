@@ -118,7 +118,7 @@ func fileDataset(c Config) (*Dataset, error) {
 		if c.Len == 0 {
 			ds.MaxLen = max(ds.MaxLen, f.MaxLen)
 		} else if err := f.CheckLen(c.Len); err != nil {
-			return nil, fmt.Errorf("train: %w (lower no line, or raise len)", err)
+			return nil, fmt.Errorf("train: %w (raise len, or set it to 0 for the longest line)", err)
 		}
 	}
 	ds.Val, ds.Test = val, test

@@ -3,6 +3,8 @@ package train
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
@@ -115,8 +117,50 @@ func evalRows(mc ModelConfig, t int, weights bool, budget int64) (int, error) {
 
 // formatBytes writes n in MiB or GiB.
 func formatBytes(n int64) string {
+	if n >= 1<<40 {
+		return fmt.Sprintf("%.1f TiB", float64(n)/(1<<40))
+	}
 	if n >= 1<<30 {
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	}
 	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
+
+// checkTrainingMemory refuses a run whose largest training graph, with an
+// evaluation graph and the weights, gradients and AdamW moments beside it,
+// would not fit in the memory this machine has available: better one line
+// now than the kernel killing the process, or Go's runtime dying with a
+// dump of every goroutine, minutes in.
+func checkTrainingMemory(mc ModelConfig, batch int, fileRun bool) error {
+	avail, ok := memAvailable()
+	if !ok {
+		return nil
+	}
+	need := GraphBytes(mc, batch, mc.MaxLen, true) + EvalMemory + 4*paramCount(mc)*int64(mc.Dtype.Size())
+	if need <= avail {
+		return nil
+	}
+	lower := "lower -len or -batch"
+	if fileRun {
+		lower = "shorten the data's longest lines (len is the longest line) or lower -batch"
+	}
+	return fmt.Errorf("train: training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; %s: %w",
+		batch, mc.MaxLen, formatBytes(need), formatBytes(avail), lower, ErrGraphTooLarge)
+}
+
+// memAvailable reads how much memory the kernel says new work can use.
+func memAvailable() (int64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err == nil && kb > 0 {
+				return kb << 10, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -205,13 +205,14 @@ func TestResumeOtherRuns(t *testing.T) {
 		{"dyck classification", func(t *testing.T) Config { return resumeConfigFor(t, "dyck") }},
 		{"tagging file", func(t *testing.T) Config {
 			c := resumeConfigFor(t, "")
-			c.Data = writeTaggingFile(t, 60)
+			c.Data, c.Len = writeTaggingFile(t, 60), 0
 			return c
 		}},
 		{"classification file, -val file", func(t *testing.T) Config {
 			c := resumeConfigFor(t, "")
 			c.Data = writeClassificationFile(t, "train.tsv", 50, 1)
 			c.Val = writeClassificationFile(t, "val.tsv", 12, 2)
+			c.Len = 0
 			return c
 		}},
 	}

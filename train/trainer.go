@@ -131,6 +131,9 @@ func newTrainer(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTrainingMemory(mc, cfg.Batch, cfg.Data != ""); err != nil {
+		return nil, err
+	}
 	model, err := NewModel(mc, rand.New(rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamInit))))
 	if err != nil {
 		return nil, err
@@ -150,6 +153,7 @@ func newTrainer(cfg Config) (*Trainer, error) {
 // run directory as New does, and refuses a checkpoint that is no longer
 // the run's newest, or data files that changed since the run started.
 func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
+	cfg = cfg.inherit(ck.Config)
 	if err := CheckResume(ck.Config, cfg); err != nil {
 		return nil, err
 	}
@@ -215,11 +219,23 @@ func equalTokens(a, b savedVocab) bool {
 	return a.Kind == b.Kind && slices.Equal(a.In, b.In) && slices.Equal(a.Out, b.Out)
 }
 
+// inherit takes the values a run resolved when it started (see resolve)
+// for the settings c leaves automatic.
+func (c Config) inherit(run Config) Config {
+	if c.Warmup == AutoWarmup {
+		c.Warmup = run.Warmup
+	}
+	if c.Data != "" && c.Len == 0 {
+		c.Len = run.Len
+	}
+	return c
+}
+
 // CheckResume reports a setting of next that contradicts the checkpointed
 // run prev. Only steps, the cadence of evaluation, logging and saving, how
 // many checkpoints to keep, and the run directory may change.
 func CheckResume(prev, next Config) error {
-	a, b := prev, next
+	a, b := prev, next.inherit(prev)
 	for _, c := range []*Config{&a, &b} {
 		c.Steps, c.EvalEvery, c.LogEvery, c.SaveEvery, c.Keep, c.Out = 0, 0, 0, 0, 0, ""
 	}
