@@ -179,9 +179,8 @@ func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 		return nil, err
 	}
 	t.lock = lock
-	if !equalTokens(t.vocab, ck.Vocab) {
-		return nil, fmt.Errorf("train: %s: the vocabulary differs from the data's (did the data file change?)", ck.Dir)
-	}
+	// A changed data file is named as such before its vocabulary, which
+	// a renamed token changes, is compared.
 	if cfg.Data != "" {
 		if ck.State.HeldOut == "" {
 			return nil, fmt.Errorf("train: %s was trained before runs recorded their held-out data; it cannot be resumed exactly (start a new run, or -init-from its model.safetensors)", ck.Dir)
@@ -193,6 +192,9 @@ func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 		if err := rec.checkFiles(t.ds.Files); err != nil {
 			return nil, fmt.Errorf("train: %w: resuming would train on other data", err)
 		}
+	}
+	if !equalTokens(t.vocab, ck.Vocab) {
+		return nil, fmt.Errorf("train: %s: the vocabulary differs from the data's (did the data file change?)", ck.Dir)
 	}
 	// The checkpoint's model is verified; take its weights by name.
 	src := ck.Model.Params()

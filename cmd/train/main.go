@@ -316,10 +316,11 @@ func overlay(next *train.Config, parsed train.Config, set map[string]bool, opts 
 		if !set[f.name] || f.name == "out" {
 			continue
 		}
+		before := *next // describe reads the checkpoint's data and task
 		was := fmt.Sprint(fieldValue(f.field(next)))
 		copyField(f.field(next), f.field(&parsed))
 		if now := fmt.Sprint(fieldValue(f.field(next))); now != was && !resumable[f.name] {
-			return usageError{fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only -steps, -eval-every, -log-every, -save-every and -keep may change)", f.name, now, describe(f.name, was, next))}
+			return usageError{fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only -steps, -eval-every, -log-every, -save-every and -keep may change)", f.name, now, describe(f.name, was, &before))}
 		}
 	}
 	return nil
