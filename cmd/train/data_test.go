@@ -733,3 +733,30 @@ func writeJSON(t *testing.T, path string, v any) []byte {
 	writeFile(t, path, string(b))
 	return b
 }
+
+// TestResultWriteError checks that a result that cannot be written fails
+// the run's exit status: with stdout on a full disk, qkv-train used to
+// exit 0 and the held-out numbers were lost without a word.
+func TestResultWriteError(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full")
+	}
+	defer full.Close()
+	work := t.TempDir()
+	cmd := exec.Command(trainBin, tiny("-out", filepath.Join(work, "run"), "-steps", "3")...)
+	cmd.Dir = work
+	cmd.Stdout = full
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "writing the result (the run is saved in") {
+		t.Errorf("qkv-train > /dev/full: %v, stderr tail %q; want exit 1 saying the result was not written", err, lastLine(stderr.String()))
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

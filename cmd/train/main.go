@@ -209,9 +209,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "held-out test (best checkpoint, step %d): token accuracy %.2f%%, sequence accuracy %.2f%% on %d examples, loss %.4f\n",
-		res.Best, 100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss)
-	fmt.Fprintf(stdout, "saved run in %s; evaluate with: go run ./cmd/eval -ckpt %s\n", res.Dir, res.Dir)
+	_, err = fmt.Fprintf(stdout, "held-out test (best checkpoint, step %d): token accuracy %.2f%%, sequence accuracy %.2f%% on %d examples, loss %.4f\nsaved run in %s; evaluate with: go run ./cmd/eval -ckpt %s\n",
+		res.Best, 100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss, res.Dir, res.Dir)
+	if err != nil {
+		// The run is saved; only the report is lost, and the exit status
+		// must say so.
+		return fmt.Errorf("writing the result (the run is saved in %s): %w", res.Dir, err)
+	}
 	return nil
 }
 
