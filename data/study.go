@@ -71,6 +71,17 @@ func (t *lagTask) SourceOf(ex Example, i int) int {
 	return i - t.k
 }
 
+// LagDistance returns the distance k of a lag task's name: LagDefault for
+// "lag", k for "lag<k>"; ok is false for any other name. It lets a
+// caller choose settings by k (a lag task needs length > k) without
+// building the task.
+func LagDistance(name string) (k int, ok bool) {
+	if name == "lag" {
+		return LagDefault, true
+	}
+	return parseLag(name)
+}
+
 // parseLag reports the distance k of a name "lag<k>" with k >= 1 spelled
 // without sign or leading zeros, and whether name has that form.
 func parseLag(name string) (int, bool) {

@@ -79,12 +79,20 @@ func TestRunParityPrefixes(t *testing.T) {
 }
 
 // TestParseLag: only "lag" followed by a positive decimal without leading
-// zeros names a lag task.
+// zeros names a lag task of that distance; LagDistance adds "lag" itself.
 func TestParseLag(t *testing.T) {
 	for name, want := range map[string]int{"lag1": 1, "lag10": 10, "lag999": 999} {
 		if k, ok := parseLag(name); !ok || k != want {
 			t.Errorf("parseLag(%q) = %d, %v; want %d, true", name, k, ok, want)
 		}
+	}
+	for name, want := range map[string]int{"lag": LagDefault, "lag1": 1, "lag64": 64} {
+		if k, ok := LagDistance(name); !ok || k != want {
+			t.Errorf("LagDistance(%q) = %d, %v; want %d, true", name, k, ok, want)
+		}
+	}
+	if k, ok := LagDistance("lag0"); ok {
+		t.Errorf(`LagDistance("lag0") = %d, true`, k)
 	}
 	for _, name := range []string{"lag", "lag0", "lag01", "lag-1", "lag+1", "lagx", "lag1x", "lag 1", "xlag1", "lag" + strconv.Itoa(1<<62) + "0000"} {
 		if k, ok := parseLag(name); ok {
