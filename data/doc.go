@@ -26,6 +26,14 @@
 //     and the query q one of the keys. Only the last position has a target,
 //     q's value; the rest are Ignore. Once L exceeds 2·symbols+1 the filler
 //     puts every pair far from the query, so the lookup is long-range.
+//   - lag: the target at position i is the input at i−k, Ignore for i < k,
+//     over uniformly random symbols: one dependency at a fixed distance k,
+//     to sweep how far back a model carries a token. "lag" has k =
+//     LagDefault; "lag<k>" (or NewLag) any k >= 1; the length must exceed k.
+//   - runparity: a bit string tagged at each position with the parity of
+//     the 1s up to it ("even", "odd"): a running parity, one bit of state
+//     for a recurrent network, a known weakness of self-attention (Hahn,
+//     2020; Bhattamishra et al., 2020, below).
 //   - parity: a bit string labelled by the parity of its 1s, and dyck:
 //     a bracket string labelled by membership of the Dyck-1 language of
 //     balanced brackets, whose unbalanced examples are near misses. Both are
@@ -58,4 +66,10 @@
 // Errors name "file:line". ReadFile builds vocabularies from a training
 // file; ReadFileWithVocab reads further files against them, mapping unseen
 // tokens to UnkID and counting them.
+//
+// # Alignment
+//
+// AlignerOf gives, for copy, reverse, recall and lag, the input position
+// each counted target is copied from (an Aligner): the ground truth
+// against which an attention head's weights can be scored.
 package data

@@ -92,14 +92,22 @@ const firstSymbol = 2
 
 // TaskNames returns the names NewTask accepts, tagging tasks first.
 func TaskNames() []string {
-	return []string{"copy", "reverse", "sort", "histogram", "recall", "parity", "dyck"}
+	return []string{"copy", "reverse", "sort", "histogram", "recall", "lag", "runparity", "parity", "dyck"}
 }
 
 // NewTask returns the named task over symbols distinct content symbols
 // (spelled a, b, …, z, aa, ab, …). Parity and dyck have a fixed binary
-// alphabet and ignore symbols.
+// alphabet and ignore symbols, as does runparity. Besides "lag" (distance
+// LagDefault), NewTask accepts "lag<k>" for any distance k >= 1 (NewLag).
 func NewTask(name string, symbols int) (Task, error) {
+	if k, ok := parseLag(name); ok {
+		return NewLag(k, symbols)
+	}
 	switch name {
+	case "lag":
+		return NewLag(LagDefault, symbols)
+	case "runparity":
+		return newRunParity(), nil
 	case "parity":
 		return newParity(), nil
 	case "dyck":

@@ -42,6 +42,16 @@ func reference(task string, in []string) []string {
 				break
 			}
 		}
+	case "lag": // LagDefault; "" (Ignore) before it
+		for i := LagDefault; i < len(in); i++ {
+			out[i] = in[i-LagDefault]
+		}
+	case "runparity":
+		ones := 0
+		for i, tok := range in {
+			ones += strings.Count(tok, "1")
+			out[i] = []string{"even", "odd"}[ones%2]
+		}
 	case "parity":
 		out = []string{[]string{"even", "odd"}[strings.Count(strings.Join(in, ""), "1")%2]}
 	case "dyck":
@@ -81,6 +91,8 @@ func TestReference(t *testing.T) {
 		{"histogram", "a b a c a", "3 1 3 1 3"},
 		{"recall", "a 1 b 2 c 3 b", "- - - - - - 2"},
 		{"recall", "a 1 b 2 . . a", "- - - - - - 1"},
+		{"lag", "a b c d e", "- - - a b"},
+		{"runparity", "1 0 1 1", "odd odd even odd"},
 		{"parity", "1 0 1", "even"},
 		{"parity", "1 1 1", "odd"},
 		{"dyck", "( ( ) )", "balanced"},
@@ -123,6 +135,8 @@ func TestTasks(t *testing.T) {
 		{"sort", Tagging, 7, 7, 1},
 		{"histogram", Tagging, 7, 2 + HistogramMaxCount, 1},
 		{"recall", Tagging, 2 + 5 + 5 + 1, 7, 3},
+		{"lag", Tagging, 7, 7, LagDefault + 1},
+		{"runparity", Tagging, 4, 4, 1},
 		{"parity", Classification, 4, 4, 1},
 		{"dyck", Classification, 4, 4, 2},
 	}
@@ -173,7 +187,11 @@ func TestNewTaskErrors(t *testing.T) {
 		symbols int
 		wantErr string
 	}{
-		{"copyy", 5, "copy, reverse, sort, histogram, recall, parity, dyck"},
+		{"copyy", 5, "copy, reverse, sort, histogram, recall, lag, runparity, parity, dyck"},
+		{"lag", 1, "symbols 1 out of range"},
+		{"lag0", 5, "unknown task"},
+		{"lag-1", 5, "unknown task"},
+		{"lag03", 5, "unknown task"},
 		{"", 5, "unknown task"},
 		{"copy", 1, "symbols 1 out of range"},
 		{"recall", MaxSymbols + 1, "out of range"},
@@ -186,6 +204,9 @@ func TestNewTaskErrors(t *testing.T) {
 	}
 	if _, err := NewTask("nope", 5); !errors.Is(err, ErrUnknownTask) {
 		t.Errorf("NewTask(nope) error %v is not ErrUnknownTask", err)
+	}
+	if _, err := NewTask("runparity", 0); err != nil {
+		t.Errorf("NewTask(runparity, 0) = %v; runparity ignores symbols", err)
 	}
 	if _, err := NewTask("parity", 0); err != nil {
 		t.Errorf("NewTask(parity, 0) = %v; parity ignores symbols", err)

@@ -18,4 +18,9 @@
 // stream's position, so that a resumed run is bit-identical to an
 // uninterrupted one. Checkpoints are written atomically and verified
 // against a SHA-256 manifest on load; see checkpoints/README.md.
+//
+// For studying a run: WriteCurves draws a run directory's metrics.jsonl as
+// loss, accuracy, learning-rate and gradient-norm curves, and Alignment
+// scores each attention head by the weight it puts where a task's
+// data.Aligner says the answer comes from, against the chance level.
 package train
