@@ -101,6 +101,11 @@ func (c Config) resolve(ds *Dataset) Config {
 func Preset(task string) (Config, error) {
 	c := Default()
 	c.Task = task
+	if k, ok := data.LagDistance(task); ok { // lag, lag<k>: lengths follow the distance
+		c.MinLen, c.Len = k+1, max(16, 2*k+10)
+		c.Steps = 1000
+		return c, nil
+	}
 	switch task {
 	case "reverse":
 	case "copy":
@@ -114,7 +119,7 @@ func Preset(task string) (Config, error) {
 		// separates every pair from the query.
 		c.Symbols, c.MinLen, c.Len = 4, 3, 16
 		c.Batch, c.Steps = 64, 2500
-	case "parity":
+	case "parity", "runparity":
 		c.MinLen, c.Len = 2, 12
 		c.Steps = 3000
 	case "dyck":
@@ -134,7 +139,8 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Data == "" {
-		check(slices.Contains(data.TaskNames(), c.Task), "unknown task %q (known: %v)", c.Task, data.TaskNames())
+		_, lag := data.LagDistance(c.Task)
+		check(lag || slices.Contains(data.TaskNames(), c.Task), "unknown task %q (known: %v)", c.Task, data.TaskNames())
 		check(c.Symbols > 0, "vocab must be positive, got %d", c.Symbols)
 		check(c.MinLen > 0 && c.MinLen <= c.Len, "lengths must satisfy 0 < min-len <= len, got %d and %d", c.MinLen, c.Len)
 	} else {
