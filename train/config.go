@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"gorgonia.org/tensor"
+
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
 	"github.com/qkv-dev/qkv/optim"
@@ -278,16 +280,54 @@ func configKeys() map[string]bool {
 	return keys
 }
 
-// ReadConfigFile overlays a JSON config file onto c.
-func ReadConfigFile(path string, c *Config) error {
+// ConfigFile is a JSON config file, read once and overlaid onto as many
+// configs as need it.
+type ConfigFile struct {
+	path string
+	b    []byte
+}
+
+// OpenConfigFile reads the config file at path.
+func OpenConfigFile(path string) (*ConfigFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("train: config: %w", err)
+		return nil, fmt.Errorf("train: config: %w", err)
 	}
-	if err := DecodeConfig(bytes.NewReader(b), c); err != nil {
-		return fmt.Errorf("train: config %s: %w", path, err)
+	return &ConfigFile{path: path, b: b}, nil
+}
+
+// Overlay overlays the file onto c (see DecodeConfig).
+func (f *ConfigFile) Overlay(c *Config) error {
+	if err := DecodeConfig(bytes.NewReader(f.b), c); err != nil {
+		return fmt.Errorf("train: config %s: %w", f.path, err)
 	}
 	return nil
+}
+
+// ReadConfigFile overlays a JSON config file onto c.
+func ReadConfigFile(path string, c *Config) error {
+	f, err := OpenConfigFile(path)
+	if err != nil {
+		return err
+	}
+	return f.Overlay(c)
+}
+
+func (c Config) dtype() tensor.Dtype {
+	if c.Dtype == "float64" {
+		return tensor.Float64
+	}
+	return tensor.Float32
+}
+
+// modelConfig is the model of c for a task of kind with in input and out
+// output tokens.
+func (c Config) modelConfig(kind data.Kind, in, out int) ModelConfig {
+	return ModelConfig{
+		Kind: kind, InVocab: in, OutVocab: out, MaxLen: c.Len,
+		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
+		Activation: c.Activation, NormFirst: c.Norm == "pre", Positional: c.Positional, Dtype: c.dtype(),
+	}
 }
 
 // JSON returns the config as indented JSON.

@@ -163,7 +163,7 @@ func compareCheckpoints(t *testing.T, a, b *Checkpoint) {
 			}
 		}
 	}
-	sa, sb := a.State, b.State
+	sa, sb := a.state, b.state
 	if sa.Step != sb.Step || sa.OptimStep != sb.OptimStep {
 		t.Errorf("state step %d/%d vs %d/%d", sa.Step, sa.OptimStep, sb.Step, sb.OptimStep)
 	}

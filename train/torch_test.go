@@ -151,8 +151,8 @@ func checkTorchFixture(t *testing.T, fx torchFixture, dir string) {
 	if ref.Kind != ck.Vocab.Kind.String() {
 		t.Fatalf("logits.json is for a %s model, the checkpoint is %s", ref.Kind, ck.Vocab.Kind)
 	}
-	if ref.Step != ck.State.Step {
-		t.Fatalf("logits.json is of step %d, the checkpoint of step %d", ref.Step, ck.State.Step)
+	if ref.Step != ck.Step() {
+		t.Fatalf("logits.json is of step %d, the checkpoint of step %d", ref.Step, ck.Step())
 	}
 	if len(ref.Examples) != len(exs) {
 		t.Fatalf("logits.json has %d examples, inputs.tsv %d", len(ref.Examples), len(exs))

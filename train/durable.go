@@ -1,0 +1,35 @@
+package train
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/renameio/v2"
+)
+
+// writeDurable is the one way train writes a file: to a temporary file
+// beside path, fsynced, renamed over path, and the directory fsynced, so
+// that a crash at any instant leaves either the old contents or the new.
+func writeDurable(path string, b []byte) error {
+	if err := renameio.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir fsyncs a directory so that renames and creations in it persist.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("train: sync %s: %w", dir, err)
+	}
+	return nil
+}
