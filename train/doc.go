@@ -6,8 +6,8 @@
 // unpadded positions for sequence classification, and masked cross-entropy.
 // Model.Build compiles it once per batch shape: a training graph with
 // dropout and gradients, and forward-only evaluation graphs over the same
-// weights (Gorgonia accumulates gradients across runs, so evaluation never
-// runs the training graph).
+// weights (evaluation never runs the training graph: it would draw dropout
+// masks and compute gradients it does not need).
 //
 // A Trainer runs the loop — batch, forward and backward, global-norm
 // clipping, AdamW (Loshchilov & Hutter, 2019) with a learning-rate

@@ -23,7 +23,8 @@ type Metrics struct {
 
 // Evaluator runs a model's forward-only graphs over held-out examples,
 // caching one graph per batch shape. It never touches the training graph,
-// whose gradients accumulate.
+// which would draw dropout masks and compute gradients evaluation does not
+// need.
 type Evaluator struct {
 	model   *Model
 	graphs  map[graphKey]*Graph

@@ -12,6 +12,11 @@ import (
 	"github.com/qkv-dev/qkv/nn"
 )
 
+// The loss skips the targets data marks data.Ignore only while nn's
+// IgnoreTarget equals it: a difference either way overflows uint here and
+// stops the build.
+const _, _ uint = data.Ignore - nn.IgnoreTarget, nn.IgnoreTarget - data.Ignore
+
 // ModelConfig is the architecture of a Model.
 type ModelConfig struct {
 	Kind       data.Kind // tagging (a prediction per position) or classification (one per sequence)
@@ -94,9 +99,11 @@ type Graph struct {
 	Ids     *tensor.Dense // [B,T] token ids
 	Keep    *tensor.Dense // [B,T] 1 at real tokens
 	Targets *tensor.Dense // [B·T] (tagging) or [B] (classification), −1 where nothing counts
-	Prog    *nn.Program
-	// Outputs of Prog: 0 is the logits [B·T,V] or [B,V]; 1.. are the attention
-	// weights [B,H,T,T] of each layer when asked for.
+	// Prog runs the graph. Its outputs: 0 is the logits [B·T,V] or [B,V];
+	// 1.. are the attention weights [B,H,T,T] of each layer when asked for.
+	Prog *nn.Program
+	// graph holds the nodes and the parameters bound into them; Params and
+	// SampleDropout reach it.
 	graph *nn.Graph
 }
 
