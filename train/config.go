@@ -37,15 +37,15 @@ type Config struct {
 	TestExamples int `json:"test_examples"`
 
 	// Model.
-	DModel     int     `json:"d_model"`
-	Heads      int     `json:"heads"`
-	Layers     int     `json:"layers"`
-	DFF        int     `json:"d_ff"`
-	Dropout    float64 `json:"dropout"`
-	Activation string  `json:"activation"` // relu or gelu
-	Norm       string  `json:"norm"`       // post (the paper) or pre
-	Positional string  `json:"pos"`        // sinusoidal, learned or none
-	Dtype      string  `json:"dtype"`      // float32 or float64
+	DModel     int                  `json:"d_model"`
+	Heads      int                  `json:"heads"`
+	Layers     int                  `json:"layers"`
+	DFF        int                  `json:"d_ff"`
+	Dropout    float64              `json:"dropout"`
+	Activation layers.Activation    `json:"activation"` // relu or gelu
+	Norm       layers.NormPlacement `json:"norm"`       // post (the paper) or pre
+	Positional layers.Positional    `json:"pos"`        // sinusoidal, learned or none
+	Dtype      Dtype                `json:"dtype"`      // float32 or float64
 
 	// Optimisation.
 	Batch       int     `json:"batch"`
@@ -74,7 +74,7 @@ func Default() Config {
 	c := Config{
 		Task: "reverse", Symbols: 10, MinLen: 2, Len: 12, ValExamples: 500, TestExamples: 1000,
 		DModel: 64, Heads: 4, Layers: 2, DFF: 128, Dropout: 0, Activation: layers.ReLU,
-		Norm: "post", Positional: layers.Sinusoidal, Dtype: "float32",
+		Norm: layers.PostNorm, Positional: layers.Sinusoidal, Dtype: Float32,
 		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: AutoWarmup, Clip: 1,
 		WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
 		EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3,
@@ -149,10 +149,14 @@ func (c Config) Validate() error {
 	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d-model, heads, layers and d-ff must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
 	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d-model %d is not divisible by heads %d", c.DModel, c.Heads)
 	check(c.Dropout >= 0 && c.Dropout < 1, "dropout must be in [0, 1), got %g", c.Dropout)
-	check(c.Activation == layers.ReLU || c.Activation == layers.GELU, "unknown activation %q (want relu or gelu)", c.Activation)
-	check(c.Norm == "post" || c.Norm == "pre", "unknown norm %q (want post or pre)", c.Norm)
-	check(c.Positional == layers.Sinusoidal || c.Positional == layers.Learned || c.Positional == layers.NoPosition, "unknown pos %q (want sinusoidal, learned or none)", c.Positional)
-	check(c.Dtype == "float32" || c.Dtype == "float64", "unknown dtype %q (want float32 or float64)", c.Dtype)
+	if err := c.Activation.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Norm.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	check(c.Positional.Check() == nil, "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional))
+	check(c.Dtype == Float32 || c.Dtype == Float64, "unknown dtype %q (want float32 or float64)", string(c.Dtype))
 	check(c.Batch > 0 && c.Steps > 0, "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
 	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
 	check(c.Warmup < c.Steps || c.Steps <= 0, "-warmup %d must be below -steps %d", c.Warmup, c.Steps)
@@ -313,8 +317,22 @@ func ReadConfigFile(path string, c *Config) error {
 	return f.Overlay(c)
 }
 
-func (c Config) dtype() tensor.Dtype {
-	if c.Dtype == "float64" {
+// Dtype is the element type of a model's tensors.
+type Dtype string
+
+// The dtypes a model can have.
+const (
+	Float32 Dtype = "float32"
+	Float64 Dtype = "float64"
+)
+
+func (d Dtype) String() string                { return string(d) }
+func (d Dtype) MarshalText() ([]byte, error)  { return []byte(d), nil }
+func (d *Dtype) UnmarshalText(b []byte) error { *d = Dtype(b); return nil }
+
+// Tensor returns d as a tensor dtype.
+func (d Dtype) Tensor() tensor.Dtype {
+	if d == Float64 {
 		return tensor.Float64
 	}
 	return tensor.Float32
@@ -326,7 +344,7 @@ func (c Config) modelConfig(kind data.Kind, in, out int) ModelConfig {
 	return ModelConfig{
 		Kind: kind, InVocab: in, OutVocab: out, MaxLen: c.Len,
 		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
-		Activation: c.Activation, NormFirst: c.Norm == "pre", Positional: c.Positional, Dtype: c.dtype(),
+		Activation: c.Activation, Norm: c.Norm, Positional: c.Positional, Dtype: c.Dtype.Tensor(),
 	}
 }
 

@@ -50,7 +50,11 @@ func (e *Evaluator) graph(b, t int, weights bool) (*Graph, error) {
 	if g, ok := e.graphs[key]; ok {
 		return g, nil
 	}
-	g, err := e.model.Build(b, t, false, weights)
+	kind := Evaluation
+	if weights {
+		kind = EvaluationWithWeights
+	}
+	g, err := e.model.Build(b, t, kind)
 	if err != nil {
 		return nil, err
 	}

@@ -128,7 +128,7 @@ func (t *Trainer) nextBatch() (*lengthGraph, error) {
 	}
 	lg, ok := t.graphs[padded]
 	if !ok {
-		g, err := t.model.Build(t.cfg.Batch, padded, true, false)
+		g, err := t.model.Build(t.cfg.Batch, padded, Training)
 		if err != nil {
 			return nil, err
 		}

@@ -57,7 +57,7 @@ func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample
 	// residual sums, two norms and the feed-forward output [T,D]; the
 	// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
 	act += L * (10*T*D + 2*H*T*T + 2*T*F)
-	if mc.NormFirst {
+	if mc.Norm == layers.PreNorm {
 		act += T * D // final norm
 	}
 	act += T*D + logits // reshaped or pooled encoder output; logits
@@ -97,7 +97,7 @@ func paramCount(mc ModelConfig) int64 {
 	}
 	layer := 4*(D*D+D) + D*F + F + F*D + D + 4*D // attention, feed-forward, two norms
 	n += L * layer
-	if mc.NormFirst {
+	if mc.Norm == layers.PreNorm {
 		n += 2 * D
 	}
 	return n

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"os"
@@ -257,17 +256,8 @@ func regenerateTorchFixture(t *testing.T, fx torchFixture, dir string) {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(dir, filepath.Base(src))
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-			t.Fatal(err)
-		}
 	}
 
 	// Held-out examples, one of each length first so the batch pads.
@@ -334,21 +324,4 @@ func trainIn(dir string, cfg train.Config) (train.Result, error) {
 		return train.Result{}, err
 	}
 	return tr.Run(context.Background())
-}
-
-func copyFile(src, dst string) error {
-	r, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	w, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
 }
