@@ -130,38 +130,38 @@ func Preset(task string) (Config, error) {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	check := func(ok bool, format string, args ...any) {
+	check := func(ok bool, key, format string, args ...any) {
 		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
+			errs = append(errs, settingError(key, format, args...))
 		}
 	}
 	if c.Data == "" {
-		check(slices.Contains(data.TaskNames(), c.Task), "unknown task %q (known: %v)", c.Task, data.TaskNames())
-		check(c.Symbols > 0, "vocab must be positive, got %d", c.Symbols)
-		check(c.MinLen > 0 && c.MinLen <= c.Len, "lengths must satisfy 0 < min-len <= len, got %d and %d", c.MinLen, c.Len)
+		check(slices.Contains(data.TaskNames(), c.Task), "task", "unknown task %q (known: %v)", c.Task, data.TaskNames())
+		check(c.Symbols > 0, "vocab", "vocab must be positive, got %d", c.Symbols)
+		check(c.MinLen > 0 && c.MinLen <= c.Len, "min_len", "lengths must satisfy 0 < {min_len} <= {len}, got %d and %d", c.MinLen, c.Len)
 	} else {
-		check(c.Task == "", "give -task or -data, not both")
-		check(c.Len >= 0, "len must not be negative, got %d (0: the longest line)", c.Len)
+		check(c.Task == "", "task", "give {-task} or {-data}, not both")
+		check(c.Len >= 0, "len", "len must not be negative, got %d (0: the longest line)", c.Len)
 	}
-	check(c.Data != "" || c.Val == "", "-val needs -data")
-	check(c.Data != "" || c.Test == "", "-test needs -data")
-	check(c.ValExamples > 0 && c.TestExamples > 0, "val-examples and test-examples must be positive, got %d and %d", c.ValExamples, c.TestExamples)
-	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d-model, heads, layers and d-ff must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
-	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d-model %d is not divisible by heads %d", c.DModel, c.Heads)
-	check(c.Dropout >= 0 && c.Dropout < 1, "dropout must be in [0, 1), got %g", c.Dropout)
+	check(c.Data != "" || c.Val == "", "val", "{-val} needs {-data}")
+	check(c.Data != "" || c.Test == "", "test", "{-test} needs {-data}")
+	check(c.ValExamples > 0 && c.TestExamples > 0, "val_examples", "{val_examples} and {test_examples} must be positive, got %d and %d", c.ValExamples, c.TestExamples)
+	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d_model", "{d_model}, heads, layers and {d_ff} must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
+	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d_model", "{d_model} %d is not divisible by heads %d", c.DModel, c.Heads)
+	check(c.Dropout >= 0 && c.Dropout < 1, "dropout", "dropout must be in [0, 1), got %g", c.Dropout)
 	if err := c.Activation.Check(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Norm.Check(); err != nil {
 		errs = append(errs, err)
 	}
-	check(c.Positional.Check() == nil, "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional))
-	check(c.Dtype == Float32 || c.Dtype == Float64, "unknown dtype %q (want float32 or float64)", string(c.Dtype))
-	check(c.Batch > 0 && c.Steps > 0, "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
-	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
-	check(c.Warmup < c.Steps || c.Steps <= 0, "-warmup %d must be below -steps %d", c.Warmup, c.Steps)
-	check(c.EvalEvery > 0 && c.LogEvery > 0 && c.SaveEvery > 0, "eval-every, log-every and save-every must be positive")
-	check(c.Keep > 0, "keep must be positive, got %d", c.Keep)
+	check(c.Positional.Check() == nil, "pos", "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional))
+	check(c.Dtype == Float32 || c.Dtype == Float64, "dtype", "unknown dtype %q (want float32 or float64)", string(c.Dtype))
+	check(c.Batch > 0 && c.Steps > 0, "batch", "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
+	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup", "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
+	check(c.Warmup < c.Steps || c.Steps <= 0, "warmup", "{-warmup} %d must be below {-steps} %d", c.Warmup, c.Steps)
+	check(c.EvalEvery > 0 && c.LogEvery > 0 && c.SaveEvery > 0, "eval_every", "{eval_every}, {log_every} and {save_every} must be positive")
+	check(c.Keep > 0, "keep", "keep must be positive, got %d", c.Keep)
 	if len(errs) == 0 {
 		if _, err := c.resolve(nil).schedule(); err != nil {
 			errs = append(errs, errors.Unwrap(err))

@@ -18,4 +18,14 @@
 // stream's position, so that a resumed run is bit-identical to an
 // uninterrupted one. Checkpoints are written atomically and verified
 // against a SHA-256 manifest on load; see checkpoints/README.md.
+//
+// The package speaks in config keys (d_model, eval_every), the names of
+// config.json: a bad setting is a *SettingError, which a command that takes
+// flags renders with its flag names. Resumable is the one list of settings
+// a resumed run may change.
+//
+// Files: trainer.go (Trainer, New), loop.go (Run), resume.go (the rules of
+// resuming), metrics.go (metrics.jsonl), checkpoint.go (the format),
+// state.go (the resume state), rundir.go (latest, best, fallback, pruning),
+// durable.go (the one durable write).
 package train

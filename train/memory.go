@@ -140,12 +140,14 @@ func checkTrainingMemory(mc ModelConfig, batch int, fileRun bool) error {
 	if need <= avail {
 		return nil
 	}
-	lower := "lower -len or -batch"
+	lower := "lower {-len} or {-batch}"
 	if fileRun {
-		lower = "shorten the data's longest lines (len is the longest line) or lower -batch"
+		lower = "shorten the data's longest lines ({len} is the longest line) or lower {-batch}"
 	}
-	return fmt.Errorf("train: training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; %s: %w",
-		batch, mc.MaxLen, formatBytes(need), formatBytes(avail), lower, ErrGraphTooLarge)
+	e := settingError("batch", "training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; "+lower+": %v",
+		batch, mc.MaxLen, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
+	e.err = ErrGraphTooLarge
+	return fmt.Errorf("train: %w", e)
 }
 
 // memAvailable reads how much memory the kernel says new work can use.

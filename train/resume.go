@@ -22,7 +22,7 @@ func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 		return nil, err
 	}
 	if cfg.Steps < ck.state.Step {
-		return nil, fmt.Errorf("train: -steps %d is before the checkpoint's step %d", cfg.Steps, ck.state.Step)
+		return nil, fmt.Errorf("train: %w", settingError("steps", "{-steps} %d is before the checkpoint's step %d", cfg.Steps, ck.state.Step))
 	}
 	dir := ck.RunDir()
 	lock, err := lockRun(dir)

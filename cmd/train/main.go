@@ -62,9 +62,15 @@ func main() {
 }
 
 // errorLine formats err as the one line main prints: prefixed with the
-// command's name once, its lines joined.
+// command's name once, its lines joined, and a setting train names by its
+// config key named by its flag.
 func errorLine(err error) string {
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := err.Error()
+	var se *train.SettingError
+	if errors.As(err, &se) {
+		msg = strings.Replace(msg, se.Error(), se.Render(asFlag), 1)
+	}
+	msg = strings.ReplaceAll(msg, "\n", "; ")
 	if !strings.HasPrefix(msg, "train: ") {
 		msg = "train: " + msg
 	}
@@ -145,6 +151,15 @@ func bindFlags(fs *flag.FlagSet, c *train.Config) {
 
 // key is the config key of a Config flag: its name with _ for -.
 func key(flagName string) string { return strings.ReplaceAll(flagName, "-", "_") }
+
+// asFlag names a setting in a message by its flag: "d-model", or "-data"
+// where the sentence names the option itself.
+func asFlag(key string, dash bool) string {
+	if dash {
+		return "-" + flagName(key)
+	}
+	return flagName(key)
+}
 
 // flagName is the flag of a config key.
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
