@@ -161,7 +161,7 @@ func verify(dir string) (map[string][]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(mb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&man); err != nil {
-		return nil, fmt.Errorf("%s: malformed manifest: %v", filepath.Join(dir, fileManifest), err)
+		return nil, fmt.Errorf("%s: malformed manifest: %w", filepath.Join(dir, fileManifest), err)
 	}
 	if man.Format != FormatVersion {
 		return nil, fmt.Errorf("%s: unknown format version %d (this program reads %d)", filepath.Join(dir, fileManifest), man.Format, FormatVersion)

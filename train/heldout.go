@@ -179,7 +179,7 @@ func (ck *Checkpoint) fileHeldOut(split string) ([]data.Example, error) {
 	}
 	rec, err := readHeldOut(ck.RunDir(), ck.state.HeldOut)
 	if err != nil {
-		return nil, fmt.Errorf("train: %v; %s", err, elsewhere)
+		return nil, fmt.Errorf("train: %w; %s", err, elsewhere)
 	}
 	in, out, err := ck.Vocabs()
 	if err != nil {

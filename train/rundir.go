@@ -112,7 +112,7 @@ func readBest(dir string) (*best, error) {
 	}
 	var bs best
 	if err := json.Unmarshal(b, &bs); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &bs, nil
 }
