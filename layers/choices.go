@@ -32,17 +32,34 @@ const (
 )
 
 // The choices are text, as written in a config file and on the command
-// line. Reading one never fails: an unknown value is reported by the
-// config's Validate (see Check), with the others it must agree with.
+// line. Reading one never fails: an unknown value is reported by Check,
+// which a config's Validate calls with the other checks.
 
-func (a Activation) String() string                   { return string(a) }
-func (a Activation) MarshalText() ([]byte, error)     { return []byte(a), nil }
-func (a *Activation) UnmarshalText(b []byte) error    { *a = Activation(b); return nil }
-func (p Positional) String() string                   { return string(p) }
-func (p Positional) MarshalText() ([]byte, error)     { return []byte(p), nil }
-func (p *Positional) UnmarshalText(b []byte) error    { *p = Positional(b); return nil }
-func (n NormPlacement) String() string                { return string(n) }
-func (n NormPlacement) MarshalText() ([]byte, error)  { return []byte(n), nil }
+// String returns the activation's name.
+func (a Activation) String() string { return string(a) }
+
+// MarshalText returns the name.
+func (a Activation) MarshalText() ([]byte, error) { return []byte(a), nil }
+
+// UnmarshalText takes the name as it is; see Check.
+func (a *Activation) UnmarshalText(b []byte) error { *a = Activation(b); return nil }
+
+// String returns the kind's name.
+func (p Positional) String() string { return string(p) }
+
+// MarshalText returns the name.
+func (p Positional) MarshalText() ([]byte, error) { return []byte(p), nil }
+
+// UnmarshalText takes the name as it is; see Check.
+func (p *Positional) UnmarshalText(b []byte) error { *p = Positional(b); return nil }
+
+// String returns the placement's name.
+func (n NormPlacement) String() string { return string(n) }
+
+// MarshalText returns the name.
+func (n NormPlacement) MarshalText() ([]byte, error) { return []byte(n), nil }
+
+// UnmarshalText takes the name as it is; see Check.
 func (n *NormPlacement) UnmarshalText(b []byte) error { *n = NormPlacement(b); return nil }
 
 // Check reports an unknown activation.

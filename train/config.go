@@ -326,8 +326,14 @@ const (
 	Float64 Dtype = "float64"
 )
 
-func (d Dtype) String() string                { return string(d) }
-func (d Dtype) MarshalText() ([]byte, error)  { return []byte(d), nil }
+// String returns the dtype's name.
+func (d Dtype) String() string { return string(d) }
+
+// MarshalText returns the name.
+func (d Dtype) MarshalText() ([]byte, error) { return []byte(d), nil }
+
+// UnmarshalText takes the name as it is; Config.Validate reports an
+// unknown one.
 func (d *Dtype) UnmarshalText(b []byte) error { *d = Dtype(b); return nil }
 
 // Tensor returns d as a tensor dtype.

@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 
@@ -31,9 +30,7 @@ type Trainer struct {
 	heldOut  []byte // a file run's held-out record, written at its start
 	st       state
 	metrics  *os.File
-	progress Progress
-	// Log, if not nil, receives human-readable messages.
-	Log io.Writer
+	progress Progress // what a person watching sees; see SetProgress
 }
 
 // New starts a fresh run of cfg in cfg.RunDir(), which is created if
