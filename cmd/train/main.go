@@ -353,6 +353,7 @@ func overlay(next *train.Config, parsed train.Config, g given, opts options) err
 	if err != nil {
 		return usageError{err}
 	}
+	next.Out = before.Out // the run stays in its directory, spelt as it was
 	return nil
 }
 
