@@ -16,7 +16,7 @@ import (
 func setup(b *testing.B, dtype string) (*train.Model, *train.Graph, *train.Dataset, train.Config) {
 	b.Helper()
 	cfg := train.Default()
-	cfg.Dtype = dtype
+	cfg.Dtype = train.Dtype(dtype)
 	ds, err := train.NewDataset(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -29,7 +29,7 @@ func setup(b *testing.B, dtype string) (*train.Model, *train.Graph, *train.Datas
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := m.Build(cfg.Batch, ds.MaxLen, true, false)
+	g, err := m.Build(cfg.Batch, ds.MaxLen, train.Training)
 	if err != nil {
 		b.Fatal(err)
 	}

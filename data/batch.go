@@ -171,38 +171,33 @@ func (b *Batch) FillKeyMask(dst []float64) error {
 
 // FillInputs writes the [B,T] input IDs into dst as float64.
 func (b *Batch) FillInputs(dst []float64) error {
-	if err := b.checkLen("inputs", dst, len(b.Inputs)); err != nil {
-		return err
-	}
-	for i, id := range b.Inputs {
-		dst[i] = float64(id)
-	}
-	return nil
+	return b.fill("inputs", dst, b.Inputs, func(id int) float64 { return float64(id) })
 }
 
 // FillTargets writes the targets ([B,T] or [B]) into dst as float64, with
 // Ignore as -1.
 func (b *Batch) FillTargets(dst []float64) error {
-	if err := b.checkLen("targets", dst, len(b.Targets)); err != nil {
-		return err
-	}
-	for i, t := range b.Targets {
-		dst[i] = float64(t)
-	}
-	return nil
+	return b.fill("targets", dst, b.Targets, func(t int) float64 { return float64(t) })
 }
 
 // FillTargetMask writes 1 where a target counts and 0 where it is Ignore,
 // shaped like Targets.
 func (b *Batch) FillTargetMask(dst []float64) error {
-	if err := b.checkLen("target mask", dst, len(b.Targets)); err != nil {
+	return b.fill("target mask", dst, b.Targets, func(t int) float64 {
+		if t == Ignore {
+			return 0
+		}
+		return 1
+	})
+}
+
+// fill writes f of each of src into dst, which must be as long.
+func (b *Batch) fill(what string, dst []float64, src []int, f func(int) float64) error {
+	if err := b.checkLen(what, dst, len(src)); err != nil {
 		return err
 	}
-	for i, t := range b.Targets {
-		dst[i] = 0
-		if t != Ignore {
-			dst[i] = 1
-		}
+	for i, x := range src {
+		dst[i] = f(x)
 	}
 	return nil
 }

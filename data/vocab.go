@@ -9,9 +9,13 @@ import (
 
 // Special token IDs and targets shared by every vocabulary.
 const (
-	PadID  = 0  // PadID fills positions past an example's length
-	UnkID  = 1  // UnkID stands for a token the vocabulary does not hold
-	Ignore = -1 // Ignore marks a target that counts in neither loss nor accuracy
+	PadID = 0 // PadID fills positions past an example's length
+	UnkID = 1 // UnkID stands for a token the vocabulary does not hold
+	// Ignore marks a target that counts in neither loss nor accuracy. It is
+	// the one home of that value: nn, which may not import data, keeps
+	// nn.IgnoreTarget for its loss, and train, which feeds data's targets to
+	// nn's loss, fails to compile if the two ever differ.
+	Ignore = -1
 )
 
 // Special token spellings, at PadID and UnkID in every vocabulary.

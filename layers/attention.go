@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -58,7 +57,7 @@ func NewMultiHeadAttention(name string, cfg AttentionConfig, rng *rand.Rand) (*M
 		dst  **Linear
 		name string
 	}{{&a.Q, "q"}, {&a.K, "k"}, {&a.V, "v"}, {&a.Out, "out"}} {
-		l, err := NewLinear(nn.Join(name, p.name), cfg.DModel, cfg.DModel, cfg.Dtype, rng)
+		l, err := NewLinear(nn.Join(name, p.name), LinearConfig{In: cfg.DModel, Out: cfg.DModel, Dtype: cfg.Dtype}, rng)
 		if err != nil {
 			return nil, err
 		}
@@ -78,50 +77,24 @@ func (a *MultiHeadAttention) Config() AttentionConfig { return a.cfg }
 // output [B, T, D] and the attention weights [B, H, T, T], taken before
 // dropout; weights on padded keys are exactly zero.
 func (a *MultiHeadAttention) Forward(g *nn.Graph, x, keep *G.Node) (out, weights *G.Node, err error) {
-	s := x.Shape()
-	if len(s) != 3 || s[2] != a.cfg.DModel {
+	if s := x.Shape(); len(s) != 3 || s[2] != a.cfg.DModel {
 		return nil, nil, fmt.Errorf("layers: attention %q: input %v, want [B,T,%d]", a.name, s, a.cfg.DModel)
 	}
-	h := a.cfg.Heads
-	dk := a.cfg.DModel / h
-	wrap := func(err error) error { return fmt.Errorf("layers: attention %q: %w", a.name, err) }
-
-	// 1. Project into heads. Head i of Q is the column block
-	// Q[:, :, i·d_k:(i+1)·d_k], so no reshape or transpose is needed.
-	q, err := a.Q.Forward(g, x) // [B,T,D]
-	if err != nil {
-		return nil, nil, err
+	// 1. Project: Q = X·W_Qᵀ + b_Q, and so K and V; each [B,T,D] holds the
+	// H heads side by side, head i in columns i·d_k…(i+1)·d_k.
+	var qkv [3]*G.Node
+	for i, proj := range []*Linear{a.Q, a.K, a.V} {
+		if qkv[i], err = proj.Forward(g, x); err != nil { // [B,T,D]
+			return nil, nil, err
+		}
 	}
-	k, err := a.K.Forward(g, x) // [B,T,D]
+	// 2. Attend in every head: softmax(QKᵀ/√d_k)·V, the heads concatenated.
+	ctx, weights, err := nn.ScaledDotProductAttention(g, nn.Join(a.name, "weights"), qkv[0], qkv[1], qkv[2], keep, a.cfg.Heads, a.cfg.Dropout) // [B,T,D], [B,H,T,T]
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("layers: attention %q: %w", a.name, err)
 	}
-	v, err := a.V.Forward(g, x) // [B,T,D]
-	if err != nil {
-		return nil, nil, err
-	}
-
-	// 2. Attend: softmax(QKᵀ/√d_k) over unmasked keys, then weight V.
-	scores, err := nn.HeadScores(q, k, h) // [B,H,T,T]
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
-	weights, err = nn.MaskedSoftmax(scores, keep, 1/math.Sqrt(float64(dk)))
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
-	dropped, err := g.Dropout(nn.Join(a.name, "weights"), weights, a.cfg.Dropout)
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
-
-	// 3. Concatenate the heads and project: each head's output lands in its
-	// own column block of ctx [B,T,D].
-	ctx, err := nn.HeadMix(dropped, v, false)
-	if err != nil {
-		return nil, nil, wrap(err)
-	}
-	out, err = a.Out.Forward(g, ctx)
+	// 3. Project the concatenation: ctx·W_Oᵀ + b_O.
+	out, err = a.Out.Forward(g, ctx) // [B,T,D]
 	if err != nil {
 		return nil, nil, err
 	}

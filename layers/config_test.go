@@ -33,27 +33,27 @@ func TestConstructorsReject(t *testing.T) {
 			return err
 		}(), "layers must be positive"},
 		{"unknown positional kind", func() error {
-			_, err := NewPositionalEncoding("pos", "rotary", 8, 10, f32, newRand(1))
+			_, err := NewPositionalEncoding("pos", PositionalConfig{Kind: "rotary", DModel: 8, MaxLen: 10, Dtype: f32}, newRand(1))
 			return err
 		}(), "unknown kind"},
 		{"learned without length", func() error {
-			_, err := NewPositionalEncoding("pos", Learned, 8, 0, f32, newRand(1))
+			_, err := NewPositionalEncoding("pos", PositionalConfig{Kind: Learned, DModel: 8, MaxLen: 0, Dtype: f32}, newRand(1))
 			return err
 		}(), "max length"},
 		{"empty embedding", func() error {
-			_, err := NewEmbedding("embed", 0, 8, true, f32, newRand(1))
+			_, err := NewEmbedding("embed", EmbeddingConfig{Vocab: 0, DModel: 8, Scale: true, Dtype: f32}, newRand(1))
 			return err
 		}(), "must be positive"},
 		{"negative linear", func() error {
-			_, err := NewLinear("lin", 4, -2, f32, newRand(1))
+			_, err := NewLinear("lin", LinearConfig{In: 4, Out: -2, Dtype: f32}, newRand(1))
 			return err
 		}(), "must be positive"},
 		{"bad parameter name", func() error {
-			_, err := NewLinear("lin..x", 4, 2, f32, newRand(1))
+			_, err := NewLinear("lin..x", LinearConfig{In: 4, Out: 2, Dtype: f32}, newRand(1))
 			return err
 		}(), "invalid parameter name"},
 		{"layer norm eps", func() error {
-			_, err := NewLayerNorm("ln", 4, 0, f32)
+			_, err := NewLayerNorm("ln", LayerNormConfig{D: 4, Eps: 0, Dtype: f32})
 			return err
 		}(), "eps"},
 	}

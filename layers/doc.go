@@ -5,7 +5,9 @@
 //
 // Every layer is a struct of *nn.Param and sub-layers made by a constructor
 // NewX(name, cfg, rng) that validates its configuration and returns an error
-// rather than panicking. Params lists its parameters explicitly, with
+// rather than panicking (NewLayerNorm, whose γ and β start at one and zero,
+// takes no generator). Choices are typed: Activation, Positional and
+// NormPlacement read and write the strings of a config file. Params lists its parameters explicitly, with
 // hierarchical names (encoder.layers.0.attn.q.weight). Forward adds the
 // layer's computation to an nn.Graph and never mutates the layer, so one set
 // of weights serves a training graph and any number of evaluation graphs.

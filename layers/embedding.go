@@ -21,8 +21,18 @@ type Embedding struct {
 
 var _ nn.Module = (*Embedding)(nil)
 
-// NewEmbedding makes a table of vocab rows of d features named name.weight.
-func NewEmbedding(name string, vocab, d int, scale bool, dt tensor.Dtype, rng *rand.Rand) (*Embedding, error) {
+// EmbeddingConfig sizes an Embedding.
+type EmbeddingConfig struct {
+	Vocab  int  // rows: token ids 0..Vocab−1
+	DModel int  // features of a row
+	Scale  bool // multiply looked-up rows by √DModel, as the paper does
+	Dtype  tensor.Dtype
+}
+
+// NewEmbedding makes a table of cfg.Vocab rows of cfg.DModel features named
+// name.weight.
+func NewEmbedding(name string, cfg EmbeddingConfig, rng *rand.Rand) (*Embedding, error) {
+	vocab, d, scale, dt := cfg.Vocab, cfg.DModel, cfg.Scale, cfg.Dtype
 	if vocab <= 0 || d <= 0 {
 		return nil, fmt.Errorf("layers: embedding %q: sizes must be positive, got vocab=%d d=%d", name, vocab, d)
 	}

@@ -16,10 +16,10 @@ type EncoderLayerConfig struct {
 	DModel     int
 	Heads      int
 	DFF        int
-	Activation string  // ReLU or GELU
-	Dropout    float64 // on attention weights, the hidden layer and both residual branches
-	NormFirst  bool    // pre-norm; false is the paper's post-norm
-	Eps        float64 // layer norm ε; 0 means DefaultEps
+	Activation Activation    // ReLU or GELU
+	Dropout    float64       // on attention weights, the hidden layer and both residual branches
+	Norm       NormPlacement // PostNorm (the paper; also the zero value) or PreNorm
+	Eps        float64       // layer norm ε; 0 means DefaultEps
 	Dtype      tensor.Dtype
 }
 
@@ -48,6 +48,9 @@ func (c EncoderLayerConfig) Validate() error {
 	}
 	if c.Eps < 0 {
 		return fmt.Errorf("layer norm eps %g is negative", c.Eps)
+	}
+	if c.Norm != "" {
+		return c.Norm.Check()
 	}
 	return nil
 }
@@ -84,11 +87,11 @@ func NewEncoderLayer(name string, cfg EncoderLayerConfig, rng *rand.Rand) (*Enco
 	if err != nil {
 		return nil, err
 	}
-	n1, err := NewLayerNorm(nn.Join(name, "norm1"), cfg.DModel, cfg.eps(), cfg.Dtype)
+	n1, err := NewLayerNorm(nn.Join(name, "norm1"), LayerNormConfig{D: cfg.DModel, Eps: cfg.eps(), Dtype: cfg.Dtype})
 	if err != nil {
 		return nil, err
 	}
-	n2, err := NewLayerNorm(nn.Join(name, "norm2"), cfg.DModel, cfg.eps(), cfg.Dtype)
+	n2, err := NewLayerNorm(nn.Join(name, "norm2"), LayerNormConfig{D: cfg.DModel, Eps: cfg.eps(), Dtype: cfg.Dtype})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +123,7 @@ func (l *EncoderLayer) Forward(g *nn.Graph, x, keep *G.Node) (y, weights *G.Node
 // LN(x + Dropout(f(x))), or pre-norm x + Dropout(f(LN(x))).
 func (l *EncoderLayer) sublayer(g *nn.Graph, x *G.Node, ln *LayerNorm, f func(*G.Node) (*G.Node, error), name string) (*G.Node, error) {
 	in := x
-	if l.cfg.NormFirst {
+	if l.cfg.Norm == PreNorm {
 		var err error
 		if in, err = ln.Forward(g, x); err != nil {
 			return nil, err
@@ -134,7 +137,7 @@ func (l *EncoderLayer) sublayer(g *nn.Graph, x *G.Node, ln *LayerNorm, f func(*G
 		return nil, err
 	}
 	sum, err := G.Add(x, out)
-	if err != nil || l.cfg.NormFirst {
+	if err != nil || l.cfg.Norm == PreNorm {
 		return sum, err
 	}
 	return ln.Forward(g, sum)
@@ -177,7 +180,7 @@ func NewEncoder(name string, cfg EncoderConfig, rng *rand.Rand) (*Encoder, error
 		e.Layers = append(e.Layers, l)
 	}
 	if cfg.FinalNorm {
-		n, err := NewLayerNorm(nn.Join(name, "norm"), cfg.Layer.DModel, cfg.Layer.eps(), cfg.Layer.Dtype)
+		n, err := NewLayerNorm(nn.Join(name, "norm"), LayerNormConfig{D: cfg.Layer.DModel, Eps: cfg.Layer.eps(), Dtype: cfg.Layer.Dtype})
 		if err != nil {
 			return nil, err
 		}

@@ -10,17 +10,11 @@ import (
 	"github.com/qkv-dev/qkv/nn"
 )
 
-// Activations of the feed-forward network.
-const (
-	ReLU = "relu"
-	GELU = "gelu"
-)
-
 // FeedForwardConfig sizes a FeedForward.
 type FeedForwardConfig struct {
 	DModel     int
 	DFF        int          // width of the hidden layer, d_ff
-	Activation string       // ReLU or GELU
+	Activation Activation   // ReLU or GELU
 	Dropout    float64      // dropout on the hidden activations while training
 	Dtype      tensor.Dtype // tensor.Float32 or tensor.Float64
 }
@@ -30,8 +24,8 @@ func (c FeedForwardConfig) Validate() error {
 	switch {
 	case c.DModel <= 0 || c.DFF <= 0:
 		return fmt.Errorf("d_model and d_ff must be positive, got %d and %d", c.DModel, c.DFF)
-	case c.Activation != ReLU && c.Activation != GELU:
-		return fmt.Errorf("unknown activation %q (want %s or %s)", c.Activation, ReLU, GELU)
+	case c.Activation.Check() != nil:
+		return c.Activation.Check()
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return fmt.Errorf("dropout %g outside [0, 1)", c.Dropout)
 	}
@@ -55,11 +49,11 @@ func NewFeedForward(name string, cfg FeedForwardConfig, rng *rand.Rand) (*FeedFo
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("layers: feed-forward %q: %w", name, err)
 	}
-	l1, err := NewLinear(nn.Join(name, "linear1"), cfg.DModel, cfg.DFF, cfg.Dtype, rng)
+	l1, err := NewLinear(nn.Join(name, "linear1"), LinearConfig{In: cfg.DModel, Out: cfg.DFF, Dtype: cfg.Dtype}, rng)
 	if err != nil {
 		return nil, err
 	}
-	l2, err := NewLinear(nn.Join(name, "linear2"), cfg.DFF, cfg.DModel, cfg.Dtype, rng)
+	l2, err := NewLinear(nn.Join(name, "linear2"), LinearConfig{In: cfg.DFF, Out: cfg.DModel, Dtype: cfg.Dtype}, rng)
 	if err != nil {
 		return nil, err
 	}

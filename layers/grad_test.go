@@ -79,8 +79,12 @@ func gradCheck(t *testing.T, build func(g *nn.Graph) (*G.Node, error), prepare f
 	}
 }
 
-func layerConfig(normFirst bool, act string, dropout float64) EncoderLayerConfig {
-	return EncoderLayerConfig{DModel: gD, Heads: gH, DFF: gF, Activation: act, Dropout: dropout, NormFirst: normFirst, Dtype: tensor.Float64}
+func layerConfig(normFirst bool, act Activation, dropout float64) EncoderLayerConfig {
+	norm := PostNorm
+	if normFirst {
+		norm = PreNorm
+	}
+	return EncoderLayerConfig{DModel: gD, Heads: gH, DFF: gF, Activation: act, Dropout: dropout, Norm: norm, Dtype: tensor.Float64}
 }
 
 func TestLayerGradients(t *testing.T) {
@@ -130,21 +134,21 @@ func TestLayerGradients(t *testing.T) {
 		build   func(t *testing.T, rng *rand.Rand) func(g *nn.Graph) (*G.Node, error)
 	}{
 		{name: "Linear", build: func(t *testing.T, rng *rand.Rand) func(*nn.Graph) (*G.Node, error) {
-			l, err := NewLinear("lin", gD, 5, f64, rng)
+			l, err := NewLinear("lin", LinearConfig{In: gD, Out: 5, Dtype: f64}, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return seqLayer(t, rng, l, func(g *nn.Graph, x, _ *G.Node) (*G.Node, error) { return l.Forward(g, x) })
 		}},
 		{name: "LayerNorm", build: func(t *testing.T, rng *rand.Rand) func(*nn.Graph) (*G.Node, error) {
-			l, err := NewLayerNorm("ln", gD, DefaultEps, f64)
+			l, err := NewLayerNorm("ln", LayerNormConfig{D: gD, Eps: DefaultEps, Dtype: f64})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return seqLayer(t, rng, l, func(g *nn.Graph, x, _ *G.Node) (*G.Node, error) { return l.Forward(g, x) })
 		}},
 		{name: "Embedding", build: func(t *testing.T, rng *rand.Rand) func(*nn.Graph) (*G.Node, error) {
-			e, err := NewEmbedding("embed", gV, gD, true, f64, rng)
+			e, err := NewEmbedding("embed", EmbeddingConfig{Vocab: gV, DModel: gD, Scale: true, Dtype: f64}, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,14 +165,14 @@ func TestLayerGradients(t *testing.T) {
 			}
 		}},
 		{name: "PositionalSinusoidal", build: func(t *testing.T, rng *rand.Rand) func(*nn.Graph) (*G.Node, error) {
-			p, err := NewPositionalEncoding("pos", Sinusoidal, gD, 0, f64, rng)
+			p, err := NewPositionalEncoding("pos", PositionalConfig{Kind: Sinusoidal, DModel: gD, MaxLen: 0, Dtype: f64}, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return seqLayer(t, rng, p, func(g *nn.Graph, x, _ *G.Node) (*G.Node, error) { return p.Forward(g, x) })
 		}},
 		{name: "PositionalLearned", build: func(t *testing.T, rng *rand.Rand) func(*nn.Graph) (*G.Node, error) {
-			p, err := NewPositionalEncoding("pos", Learned, gD, gT+3, f64, rng)
+			p, err := NewPositionalEncoding("pos", PositionalConfig{Kind: Learned, DModel: gD, MaxLen: gT + 3, Dtype: f64}, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,9 +217,9 @@ func TestLayerGradients(t *testing.T) {
 		name      string
 		normFirst bool
 	}{{"PostNorm", false}, {"PreNorm", true}} {
-		for _, act := range []string{ReLU, GELU} {
+		for _, act := range []Activation{ReLU, GELU} {
 			for _, drop := range []bool{false, true} {
-				name := "EncoderLayer" + norm.name + act
+				name := "EncoderLayer" + norm.name + string(act)
 				rate := 0.0
 				if drop {
 					name += "Dropout"
@@ -258,11 +262,11 @@ func TestLayerGradients(t *testing.T) {
 func TestEncoderLossGradient(t *testing.T) {
 	for _, normFirst := range []bool{false, true} {
 		rng := newRand(11)
-		emb, err := NewEmbedding("embed", gV, gD, true, tensor.Float64, rng)
+		emb, err := NewEmbedding("embed", EmbeddingConfig{Vocab: gV, DModel: gD, Scale: true, Dtype: tensor.Float64}, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pos, err := NewPositionalEncoding("pos", Sinusoidal, gD, 0, tensor.Float64, rng)
+		pos, err := NewPositionalEncoding("pos", PositionalConfig{Kind: Sinusoidal, DModel: gD, MaxLen: 0, Dtype: tensor.Float64}, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +274,7 @@ func TestEncoderLossGradient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		head, err := NewLinear("head", gD, gV, tensor.Float64, rng)
+		head, err := NewLinear("head", LinearConfig{In: gD, Out: gV, Dtype: tensor.Float64}, rng)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,9 +24,18 @@ type LayerNorm struct {
 
 var _ nn.Module = (*LayerNorm)(nil)
 
-// NewLayerNorm makes a layer norm over d features; its parameters are
-// name.weight (γ) and name.bias (β), as PyTorch names them.
-func NewLayerNorm(name string, d int, eps float64, dt tensor.Dtype) (*LayerNorm, error) {
+// LayerNormConfig sizes a LayerNorm.
+type LayerNormConfig struct {
+	D     int     // features normalised together
+	Eps   float64 // ε, positive; DefaultEps as in PyTorch
+	Dtype tensor.Dtype
+}
+
+// NewLayerNorm makes a layer norm over cfg.D features; its parameters are
+// name.weight (γ) and name.bias (β), as PyTorch names them. It is the one
+// constructor without a generator: γ starts at one and β at zero.
+func NewLayerNorm(name string, cfg LayerNormConfig) (*LayerNorm, error) {
+	d, eps, dt := cfg.D, cfg.Eps, cfg.Dtype
 	if d <= 0 {
 		return nil, fmt.Errorf("layers: layer norm %q: size must be positive, got %d", name, d)
 	}

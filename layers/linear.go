@@ -19,9 +19,16 @@ type Linear struct {
 
 var _ nn.Module = (*Linear)(nil)
 
+// LinearConfig sizes a Linear.
+type LinearConfig struct {
+	In, Out int
+	Dtype   tensor.Dtype
+}
+
 // NewLinear makes a Linear layer named name (its parameters are
 // name.weight and name.bias).
-func NewLinear(name string, in, out int, dt tensor.Dtype, rng *rand.Rand) (*Linear, error) {
+func NewLinear(name string, cfg LinearConfig, rng *rand.Rand) (*Linear, error) {
+	in, out, dt := cfg.In, cfg.Out, cfg.Dtype
 	if in <= 0 || out <= 0 {
 		return nil, fmt.Errorf("layers: linear %q: sizes must be positive, got in=%d out=%d", name, in, out)
 	}

@@ -147,8 +147,12 @@ func (f *fixture) weightedSum(t *testing.T, g *nn.Graph, y *G.Node) *G.Node {
 
 func (f *fixture) layerConfig(dt tensor.Dtype) layers.EncoderLayerConfig {
 	c := f.Config
-	return layers.EncoderLayerConfig{DModel: c.DModel, Heads: c.Heads, DFF: c.DFF, Activation: c.Activation,
-		NormFirst: c.NormFirst, Eps: c.Eps, Dtype: dt}
+	norm := layers.PostNorm
+	if c.NormFirst {
+		norm = layers.PreNorm
+	}
+	return layers.EncoderLayerConfig{DModel: c.DModel, Heads: c.Heads, DFF: c.DFF, Activation: layers.Activation(c.Activation),
+		Norm: norm, Eps: c.Eps, Dtype: dt}
 }
 
 // built is a fixture's computation in a graph: the model whose parameters
@@ -201,11 +205,11 @@ func (m encoderModel) Params() []*nn.Param {
 
 func buildEncoder(t *testing.T, f *fixture, g *nn.Graph, rng *rand.Rand) built {
 	c, dt := f.Config, g.Dtype()
-	embed, err := layers.NewEmbedding("embed", c.Vocab, c.DModel, true, dt, rng)
+	embed, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: c.Vocab, DModel: c.DModel, Scale: true, Dtype: dt}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pe, err := layers.NewPositionalEncoding("pe", layers.Sinusoidal, c.DModel, 0, dt, rng)
+	pe, err := layers.NewPositionalEncoding("pe", layers.PositionalConfig{Kind: layers.Sinusoidal, DModel: c.DModel, MaxLen: 0, Dtype: dt}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +217,7 @@ func buildEncoder(t *testing.T, f *fixture, g *nn.Graph, rng *rand.Rand) built {
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, err := layers.NewLinear("head", c.DModel, c.Vocab, dt, rng)
+	head, err := layers.NewLinear("head", layers.LinearConfig{In: c.DModel, Out: c.Vocab, Dtype: dt}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}

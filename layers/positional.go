@@ -11,16 +11,9 @@ import (
 	"github.com/qkv-dev/qkv/nn"
 )
 
-// Kinds of positional encoding.
-const (
-	Sinusoidal = "sinusoidal" // fixed, the paper's section 3.5
-	Learned    = "learned"    // a trained table of MaxLen rows
-	NoPosition = "none"       // no position information at all
-)
-
 // PositionalEncoding adds position information to a sequence of vectors.
 type PositionalEncoding struct {
-	Kind   string
+	Kind   Positional
 	DModel int
 	Table  *nn.Param // [MaxLen, D] for Learned, nil otherwise
 	name   string
@@ -28,10 +21,19 @@ type PositionalEncoding struct {
 
 var _ nn.Module = (*PositionalEncoding)(nil)
 
-// NewPositionalEncoding makes a positional encoding of the given kind.
-// maxLen bounds the sequence length of a learned table and is ignored
-// otherwise: sinusoidal encodings extend to any length.
-func NewPositionalEncoding(name, kind string, dModel, maxLen int, dt tensor.Dtype, rng *rand.Rand) (*PositionalEncoding, error) {
+// PositionalConfig sizes a PositionalEncoding.
+type PositionalConfig struct {
+	Kind   Positional
+	DModel int
+	// MaxLen bounds the sequence length of a learned table and is ignored
+	// otherwise: sinusoidal encodings extend to any length.
+	MaxLen int
+	Dtype  tensor.Dtype
+}
+
+// NewPositionalEncoding makes a positional encoding of cfg.Kind.
+func NewPositionalEncoding(name string, cfg PositionalConfig, rng *rand.Rand) (*PositionalEncoding, error) {
+	kind, dModel, maxLen, dt := cfg.Kind, cfg.DModel, cfg.MaxLen, cfg.Dtype
 	if dModel <= 0 {
 		return nil, fmt.Errorf("layers: positional encoding %q: d_model must be positive, got %d", name, dModel)
 	}

@@ -18,7 +18,12 @@
 //     Gorgonia's InverseSqrt has a wrong gradient
 //   - MaskedSoftmax: softmax(scale·s) over unpadded keys, exactly zero on
 //     padded ones, no NaN on a fully padded row (Vaswani et al., 2017, eq. 1)
-//   - CrossEntropy: mean −log softmax(z)[t] over counted targets
+//   - HeadScores, HeadMix: per-head QKᵀ and weights·V on the heads' column
+//     blocks, composed with MaskedSoftmax into ScaledDotProductAttention
+//     (softmax(QKᵀ/√d_k)·V for all heads, no reshape or transpose)
+//   - CrossEntropy: mean −log softmax(z)[t] over counted targets; a target
+//     IgnoreTarget counts nowhere (train fails to build if data.Ignore, the
+//     value's home, ever differs)
 //   - GELU: x·Φ(x) (Hendrycks & Gimpel, 2016)
 //   - Embed, AddTrailing, SumTo, MaskedMean
 //   - LSTM: one direction of torch.nn.LSTM over a padded batch (Hochreiter &

@@ -117,8 +117,6 @@ func (a *Adam) coefficients(lr float64) coefficients {
 	return c
 }
 
-type float interface{ ~float32 | ~float64 }
-
 // update is PyTorch 1.13's _single_tensor_adam for one tensor. Its CPU
 // kernels fuse "a + alpha*b" (add_ with alpha) and "a + value*b*c" (addcmul_)
 // into fused multiply-adds, and so does this; addcdiv_ computes

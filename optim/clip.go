@@ -4,7 +4,13 @@ import (
 	"math"
 
 	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/nn"
 )
+
+// float is nn.Float, the element types of a parameter, under the short name
+// the kernels here use.
+type float = nn.Float
 
 // ClipGradNorm returns the global L2 norm of all gradients together,
 // ‖g‖ = √(Σᵢ Σⱼ gᵢⱼ²), and when maxNorm > 0 and the norm is finite scales

@@ -40,7 +40,9 @@ func TestBigShapesRefused(t *testing.T) {
 		{"a 200000-token line", file, "sequences of length 200000 need about"},
 	} {
 		_, err := New(tt.cfg)
-		if !errors.Is(err, ErrGraphTooLarge) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "-batch") {
+		var se *SettingError
+		asFlags := func(key string, dash bool) string { return map[bool]string{true: "-"}[dash] + key }
+		if !errors.Is(err, ErrGraphTooLarge) || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &se) || !strings.Contains(se.Render(asFlags), "-batch") {
 			t.Errorf("%s: New error %v, want ErrGraphTooLarge saying %q and the flags to lower", tt.name, err, tt.want)
 		}
 		if _, err := os.Stat(tt.cfg.Out); !errors.Is(err, os.ErrNotExist) {

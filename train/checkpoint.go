@@ -8,15 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/google/renameio/v2"
 	"gorgonia.org/tensor"
 
 	"github.com/qkv-dev/qkv/data"
@@ -44,9 +41,6 @@ const (
 
 var checkpointFiles = []string{fileConfig, fileVocab, fileModel, fileOptimizer, fileState}
 
-// ErrNoCheckpoint reports a run directory without any loadable checkpoint.
-var ErrNoCheckpoint = errors.New("no loadable checkpoint")
-
 type manifest struct {
 	Format int                      `json:"format"`
 	Files  map[string]manifestEntry `json:"files"`
@@ -57,97 +51,33 @@ type manifestEntry struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Vocabularies as saved with a model.
-type savedVocab struct {
+// Vocab is a model's vocabularies as saved with it: the token strings of
+// its input and output ids, in id order.
+type Vocab struct {
 	Kind data.Kind `json:"kind"`
 	In   []string  `json:"in"`
 	Out  []string  `json:"out"`
-}
-
-// state is everything besides weights, optimizer moments and config that an
-// exact resume needs.
-type state struct {
-	Step       int     `json:"step"`
-	OptimStep  int64   `json:"optimizer_step"`
-	DropoutRNG []byte  `json:"dropout_rng"` // PCG state
-	Data       []byte  `json:"data"`        // training stream state
-	Window     window  `json:"window"`      // the unfinished logging window
-	Best       *best   `json:"best,omitempty"`
-	Val        Metrics `json:"val"` // validation metrics at Step, if evaluated
-	Evaluated  bool    `json:"evaluated"`
-	// HeldOut is the SHA-256 of a file run's held-out record (fileHeldOut).
-	HeldOut string `json:"heldout_sha256,omitempty"`
-}
-
-// validate reports a field of a decoded state that no run can have written.
-// A state.json edited by hand with its manifest re-hashed passes the
-// checksums; it must not pass this.
-func (s state) validate(cfg Config) error {
-	unit := func(x float64) bool { return x >= 0 && x <= 1 }
-	switch {
-	case s.Step < 0 || s.Step > cfg.Steps:
-		return fmt.Errorf("step %d outside 0..%d (steps)", s.Step, cfg.Steps)
-	case s.OptimStep < 0 || s.OptimStep > int64(s.Step):
-		return fmt.Errorf("optimizer_step %d outside 0..%d (step)", s.OptimStep, s.Step)
-	case len(s.DropoutRNG) == 0 || len(s.Data) == 0:
-		return errors.New("dropout_rng and data must not be empty")
-	case s.Window.Steps < 0 || s.Window.Tokens < 0 || s.Window.Steps > s.Step || math.IsNaN(s.Window.Loss) || math.IsInf(s.Window.Loss, 0):
-		return fmt.Errorf("window %+v is not a logging window of step %d", s.Window, s.Step)
-	case s.Best != nil && (s.Best.Step < 0 || s.Best.Step > s.Step || !unit(s.Best.SequenceAccuracy) || !(s.Best.Loss >= 0)):
-		return fmt.Errorf("best %+v is not a validation of a step up to %d", *s.Best, s.Step)
-	case s.Evaluated && (!unit(s.Val.TokenAccuracy) || !unit(s.Val.SequenceAccuracy) || !(s.Val.Loss >= 0) || s.Val.Examples <= 0):
-		return fmt.Errorf("val %+v is not a validation result", s.Val)
-	case cfg.Data != "" && s.HeldOut != "" && !isHexSHA256(s.HeldOut):
-		return fmt.Errorf("heldout_sha256 %q is not a SHA-256", s.HeldOut)
-	case cfg.Data == "" && s.HeldOut != "":
-		return errors.New("heldout_sha256 is set for a generated task")
-	}
-	return nil
-}
-
-func isHexSHA256(s string) bool {
-	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == sha256.Size
-}
-
-// best records the best checkpoint by validation metrics.
-type best struct {
-	Step             int     `json:"step"`
-	SequenceAccuracy float64 `json:"eval_sequence_accuracy"`
-	Loss             float64 `json:"eval_loss"`
-}
-
-// better reports whether validation metrics m beat b: higher exact-sequence
-// accuracy, then lower loss.
-func (b *best) better(m Metrics) bool {
-	if b == nil {
-		return true
-	}
-	if m.SequenceAccuracy != b.SequenceAccuracy {
-		return m.SequenceAccuracy > b.SequenceAccuracy
-	}
-	return m.Loss < b.Loss
 }
 
 // Checkpoint is a loaded, verified checkpoint.
 type Checkpoint struct {
 	Dir    string
 	Config Config
-	Vocab  savedVocab
+	Vocab  Vocab
 	Model  *Model
 	Optim  optim.State
-	State  state
+	state  state
 }
 
-// stepDir names the checkpoint of a step.
-func stepDir(step int) string { return fmt.Sprintf("%s%08d", stepPrefix, step) }
+// Step returns the number of training steps the checkpoint had done.
+func (ck *Checkpoint) Step() int { return ck.state.Step }
 
 // saveCheckpoint writes a checkpoint of step into run directory dir
 // atomically: every file goes into a fresh temporary directory and is
 // fsynced, the manifest last; the directory is fsynced, renamed into place
 // and its parent fsynced. A crash at any moment leaves either no
 // checkpoint of this step or a complete one.
-func saveCheckpoint(dir string, cfg Config, vocab savedVocab, m *Model, opt optim.State, st state) (string, error) {
+func saveCheckpoint(dir string, cfg Config, vocab Vocab, m *Model, opt optim.State, st state) (string, error) {
 	final := filepath.Join(dir, stepDir(st.Step))
 	if _, err := os.Stat(final); err == nil {
 		if _, err := verify(final); err == nil {
@@ -169,7 +99,7 @@ func saveCheckpoint(dir string, cfg Config, vocab savedVocab, m *Model, opt opti
 	man := manifest{Format: FormatVersion, Files: make(map[string]manifestEntry)}
 	for _, name := range checkpointFiles {
 		b := files[name]
-		if err := writeSynced(filepath.Join(tmp, name), b); err != nil {
+		if err := writeDurable(filepath.Join(tmp, name), b); err != nil {
 			return "", err
 		}
 		sum := sha256.Sum256(b)
@@ -179,7 +109,7 @@ func saveCheckpoint(dir string, cfg Config, vocab savedVocab, m *Model, opt opti
 	if err != nil {
 		return "", err
 	}
-	if err := writeSynced(filepath.Join(tmp, fileManifest), mb); err != nil {
+	if err := writeDurable(filepath.Join(tmp, fileManifest), mb); err != nil {
 		return "", err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -191,7 +121,7 @@ func saveCheckpoint(dir string, cfg Config, vocab savedVocab, m *Model, opt opti
 	return final, syncDir(dir)
 }
 
-func encodeCheckpoint(cfg Config, vocab savedVocab, m *Model, opt optim.State, st state) (map[string][]byte, error) {
+func encodeCheckpoint(cfg Config, vocab Vocab, m *Model, opt optim.State, st state) (map[string][]byte, error) {
 	files := make(map[string][]byte)
 	files[fileConfig] = cfg.JSON()
 	var err error
@@ -220,51 +150,6 @@ func encodeCheckpoint(cfg Config, vocab savedVocab, m *Model, opt optim.State, s
 	return files, nil
 }
 
-// writeSynced writes a new file and fsyncs it.
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory so that renames and creations in it persist.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// removeDir deletes a checkpoint by renaming it out of sight first, so a
-// crash mid-way never leaves a half-deleted directory under a step name.
-func removeDir(path string) error {
-	trash := filepath.Join(filepath.Dir(path), tmpPrefix+"trash-"+filepath.Base(path))
-	if err := os.Rename(path, trash); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	return os.RemoveAll(trash)
-}
-
 // verify checks a checkpoint directory against its manifest and returns the
 // verified contents of its files.
 func verify(dir string) (map[string][]byte, error) {
@@ -276,7 +161,7 @@ func verify(dir string) (map[string][]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(mb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&man); err != nil {
-		return nil, fmt.Errorf("%s: malformed manifest: %v", filepath.Join(dir, fileManifest), err)
+		return nil, fmt.Errorf("%s: malformed manifest: %w", filepath.Join(dir, fileManifest), err)
 	}
 	if man.Format != FormatVersion {
 		return nil, fmt.Errorf("%s: unknown format version %d (this program reads %d)", filepath.Join(dir, fileManifest), man.Format, FormatVersion)
@@ -323,37 +208,34 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	ck := &Checkpoint{Dir: dir}
 	path := func(name string) string { return filepath.Join(dir, name) }
 	if err := DecodeConfig(bytes.NewReader(files[fileConfig]), &ck.Config); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
+		return nil, fmt.Errorf("%s: %w", path(fileConfig), err)
 	}
 	if err := ck.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
+		return nil, fmt.Errorf("%s: %w", path(fileConfig), err)
 	}
 	if err := json.Unmarshal(files[fileVocab], &ck.Vocab); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileVocab), err)
+		return nil, fmt.Errorf("%s: %w", path(fileVocab), err)
 	}
 	in, err := data.VocabFromTokens(ck.Vocab.In)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileVocab), err)
+		return nil, fmt.Errorf("%s: %w", path(fileVocab), err)
 	}
 	out, err := data.VocabFromTokens(ck.Vocab.Out)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileVocab), err)
+		return nil, fmt.Errorf("%s: %w", path(fileVocab), err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(files[fileState]))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ck.State); err != nil {
+	if err := dec.Decode(&ck.state); err != nil {
 		return nil, fmt.Errorf("%s: %w", path(fileState), err)
 	}
-	if err := ck.State.validate(ck.Config); err != nil {
+	if err := ck.state.validate(ck.Config); err != nil {
 		return nil, fmt.Errorf("%s: %w", path(fileState), err)
 	}
-	mc, err := ck.Config.modelConfig(ck.Vocab.Kind, in.Size(), out.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
-	}
+	mc := ck.Config.modelConfig(ck.Vocab.Kind, in.Size(), out.Size())
 	weights, _, err := nn.DecodeSafetensors(files[fileModel])
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileModel), err)
+		return nil, fmt.Errorf("%s: %w", path(fileModel), err)
 	}
 	// Sizes the weights cannot hold would have NewModel allocate without
 	// bound (a config.json that disagrees with them, its hash notwithstanding).
@@ -367,13 +249,13 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	}
 	// The initial values are overwritten by the saved weights.
 	if ck.Model, err = NewModel(mc, rand.New(rand.NewPCG(0, 0))); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileConfig), err)
+		return nil, fmt.Errorf("%s: %w", path(fileConfig), err)
 	}
 	if err := nn.LoadTensors(weights, ck.Model.Params()); err != nil {
-		return nil, fmt.Errorf("%s: %v (does it match config.json?)", path(fileModel), err)
+		return nil, fmt.Errorf("%s: %w (does it match config.json?)", path(fileModel), err)
 	}
-	if ck.Optim, err = decodeOptimizer(files[fileOptimizer], ck.Model, ck.State.OptimStep); err != nil {
-		return nil, fmt.Errorf("%s: %v", path(fileOptimizer), err)
+	if ck.Optim, err = decodeOptimizer(files[fileOptimizer], ck.Model, ck.state.OptimStep); err != nil {
+		return nil, fmt.Errorf("%s: %w", path(fileOptimizer), err)
 	}
 	return ck, nil
 }
@@ -417,6 +299,10 @@ func decodeOptimizer(b []byte, m *Model, step int64) (optim.State, error) {
 			}
 		}
 	}
+	// Adam.SetState is the one check of moments against parameters (every
+	// name present, every shape equal). A throwaway Adam runs it here so
+	// that a damaged optimizer file fails LoadCheckpoint, and OpenRun falls
+	// back past it, even for a caller such as cmd/eval that never resumes.
 	opt, err := optim.NewAdam(optim.DefaultAdam())
 	if err != nil {
 		return s, err
@@ -425,132 +311,4 @@ func decodeOptimizer(b []byte, m *Model, step int64) (optim.State, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-// HoldsRun reports whether dir holds a run's checkpoints.
-func HoldsRun(dir string) bool {
-	steps, err := listCheckpoints(dir)
-	return err == nil && len(steps) > 0
-}
-
-// listCheckpoints returns the steps of the checkpoint directories in dir,
-// newest first.
-func listCheckpoints(dir string) ([]int, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var steps []int
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), stepPrefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
-			steps = append(steps, n)
-		}
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(steps)))
-	return steps, nil
-}
-
-// Which checkpoint of a run directory to load.
-const (
-	Latest = "latest"
-	Best   = "best"
-)
-
-// OpenRun loads a checkpoint from a run directory: the newest that
-// verifies (Latest) or the best by validation metrics (Best). A damaged
-// checkpoint is skipped for the next newest; each skip is reported through
-// warn. dir may also be a checkpoint directory itself.
-func OpenRun(dir, which string, warn func(string)) (*Checkpoint, error) {
-	if which != Latest && which != Best {
-		return nil, fmt.Errorf("train: unknown checkpoint choice %q (want latest or best)", which)
-	}
-	if _, err := os.Stat(filepath.Join(dir, fileManifest)); err == nil {
-		return LoadCheckpoint(dir)
-	}
-	steps, err := listCheckpoints(dir)
-	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", dir, unwrapPath(err))
-	}
-	if which == Best {
-		if b, err := readBest(dir); err == nil {
-			ck, err := LoadCheckpoint(filepath.Join(dir, stepDir(b.Step)))
-			if err == nil {
-				return ck, nil
-			}
-			warn(fmt.Sprintf("best checkpoint is damaged: %v; using the newest good one", err))
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			warn(fmt.Sprintf("%v; using the newest good checkpoint", err))
-		}
-	}
-	var lastErr error
-	for i, step := range steps {
-		ck, err := LoadCheckpoint(filepath.Join(dir, stepDir(step)))
-		if err == nil {
-			if i > 0 {
-				warn(fmt.Sprintf("falling back to %s", ck.Dir))
-			}
-			return ck, nil
-		}
-		warn(fmt.Sprintf("skipping damaged checkpoint: %v", err))
-		lastErr = err
-	}
-	if lastErr != nil {
-		return nil, fmt.Errorf("train: %s: %w (last error: %v)", dir, ErrNoCheckpoint, lastErr)
-	}
-	return nil, fmt.Errorf("train: %s: %w", dir, ErrNoCheckpoint)
-}
-
-func readBest(dir string) (*best, error) {
-	path := filepath.Join(dir, fileBest)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var bs best
-	if err := json.Unmarshal(b, &bs); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return &bs, nil
-}
-
-func writeBest(dir string, b *best) error {
-	j, err := json.MarshalIndent(b, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(filepath.Join(dir, fileBest), append(j, '\n'), 0o644); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	return syncDir(dir)
-}
-
-// prune deletes all but the newest keep checkpoints, sparing the best, and
-// clears temporary directories left by an interrupted save.
-func prune(dir string, keep int, bestStep int) error {
-	steps, err := listCheckpoints(dir)
-	if err != nil {
-		return err
-	}
-	for i, step := range steps {
-		if i < keep || step == bestStep {
-			continue
-		}
-		if err := removeDir(filepath.Join(dir, stepDir(step))); err != nil {
-			return err
-		}
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tmpPrefix) && e.IsDir() {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
-	}
-	return nil
 }

@@ -112,7 +112,7 @@ func TestLoadCheckpointRejects(t *testing.T) {
 			tt.damage(t, dir)
 			ck, err := LoadCheckpoint(dir)
 			if err == nil {
-				t.Fatalf("LoadCheckpoint = %+v, want an error", ck.State)
+				t.Fatalf("LoadCheckpoint = %+v, want an error", ck.state)
 			}
 			t.Log(err)
 			oneLine(t, err)
@@ -150,8 +150,8 @@ func TestOpenRunFallsBack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("OpenRun(%s) = %v", which, err)
 		}
-		if ck.State.Step != 20 {
-			t.Errorf("OpenRun(%s) loaded step %d, want 20", which, ck.State.Step)
+		if ck.state.Step != 20 {
+			t.Errorf("OpenRun(%s) loaded step %d, want 20", which, ck.state.Step)
 		}
 		all := strings.Join(warnings, "\n")
 		for _, want := range []string{stepDir(30), "SHA-256", filepath.Join(dir, stepDir(20))} {
@@ -182,7 +182,7 @@ func TestLeftoverTempDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	ck, err := OpenRun(c.Out, Latest, func(msg string) { t.Errorf("OpenRun warned: %s", msg) })
-	if err != nil || ck.State.Step != 10 {
+	if err != nil || ck.state.Step != 10 {
 		t.Fatalf("OpenRun = step %v, %v; want step 10", ck, err)
 	}
 	c.Steps = 20
@@ -236,10 +236,10 @@ func TestKeepLastAndBest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.State.Step != b.Step {
-		t.Errorf("OpenRun(best) loaded step %d, want %d", ck.State.Step, b.Step)
+	if ck.state.Step != b.Step {
+		t.Errorf("OpenRun(best) loaded step %d, want %d", ck.state.Step, b.Step)
 	}
-	if ck.State.Best == nil || ck.State.Best.Step != b.Step || b.SequenceAccuracy != ck.State.Val.SequenceAccuracy {
-		t.Errorf("best checkpoint's state %+v disagrees with best.json %+v", ck.State, b)
+	if ck.state.Best == nil || ck.state.Best.Step != b.Step || b.SequenceAccuracy != ck.state.Val.SequenceAccuracy {
+		t.Errorf("best checkpoint's state %+v disagrees with best.json %+v", ck.state, b)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"gorgonia.org/tensor"
+
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
 	"github.com/qkv-dev/qkv/optim"
@@ -35,15 +37,15 @@ type Config struct {
 	TestExamples int `json:"test_examples"`
 
 	// Model.
-	DModel     int     `json:"d_model"`
-	Heads      int     `json:"heads"`
-	Layers     int     `json:"layers"`
-	DFF        int     `json:"d_ff"`
-	Dropout    float64 `json:"dropout"`
-	Activation string  `json:"activation"` // relu or gelu
-	Norm       string  `json:"norm"`       // post (the paper) or pre
-	Positional string  `json:"pos"`        // sinusoidal, learned or none
-	Dtype      string  `json:"dtype"`      // float32 or float64
+	DModel     int                  `json:"d_model"`
+	Heads      int                  `json:"heads"`
+	Layers     int                  `json:"layers"`
+	DFF        int                  `json:"d_ff"`
+	Dropout    float64              `json:"dropout"`
+	Activation layers.Activation    `json:"activation"` // relu or gelu
+	Norm       layers.NormPlacement `json:"norm"`       // post (the paper) or pre
+	Positional layers.Positional    `json:"pos"`        // sinusoidal, learned or none
+	Dtype      Dtype                `json:"dtype"`      // float32 or float64
 
 	// Optimisation.
 	Batch       int     `json:"batch"`
@@ -72,7 +74,7 @@ func Default() Config {
 	c := Config{
 		Task: "reverse", Symbols: 10, MinLen: 2, Len: 12, ValExamples: 500, TestExamples: 1000,
 		DModel: 64, Heads: 4, Layers: 2, DFF: 128, Dropout: 0, Activation: layers.ReLU,
-		Norm: "post", Positional: layers.Sinusoidal, Dtype: "float32",
+		Norm: layers.PostNorm, Positional: layers.Sinusoidal, Dtype: Float32,
 		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: AutoWarmup, Clip: 1,
 		WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
 		EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3,
@@ -133,35 +135,39 @@ func Preset(task string) (Config, error) {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	check := func(ok bool, format string, args ...any) {
+	check := func(ok bool, key, format string, args ...any) {
 		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
+			errs = append(errs, settingError(key, format, args...))
 		}
 	}
 	if c.Data == "" {
 		_, lag := data.LagDistance(c.Task)
-		check(lag || slices.Contains(data.TaskNames(), c.Task), "unknown task %q (known: %v)", c.Task, data.TaskNames())
-		check(c.Symbols > 0, "vocab must be positive, got %d", c.Symbols)
-		check(c.MinLen > 0 && c.MinLen <= c.Len, "lengths must satisfy 0 < min-len <= len, got %d and %d", c.MinLen, c.Len)
+		check(lag || slices.Contains(data.TaskNames(), c.Task), "task", "unknown task %q (known: %v)", c.Task, data.TaskNames())
+		check(c.Symbols > 0, "vocab", "vocab must be positive, got %d", c.Symbols)
+		check(c.MinLen > 0 && c.MinLen <= c.Len, "min_len", "lengths must satisfy 0 < {min_len} <= {len}, got %d and %d", c.MinLen, c.Len)
 	} else {
-		check(c.Task == "", "give -task or -data, not both")
-		check(c.Len >= 0, "len must not be negative, got %d (0: the longest line)", c.Len)
+		check(c.Task == "", "task", "give {-task} or {-data}, not both")
+		check(c.Len >= 0, "len", "len must not be negative, got %d (0: the longest line)", c.Len)
 	}
-	check(c.Data != "" || c.Val == "", "-val needs -data")
-	check(c.Data != "" || c.Test == "", "-test needs -data")
-	check(c.ValExamples > 0 && c.TestExamples > 0, "val-examples and test-examples must be positive, got %d and %d", c.ValExamples, c.TestExamples)
-	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d-model, heads, layers and d-ff must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
-	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d-model %d is not divisible by heads %d", c.DModel, c.Heads)
-	check(c.Dropout >= 0 && c.Dropout < 1, "dropout must be in [0, 1), got %g", c.Dropout)
-	check(c.Activation == layers.ReLU || c.Activation == layers.GELU, "unknown activation %q (want relu or gelu)", c.Activation)
-	check(c.Norm == "post" || c.Norm == "pre", "unknown norm %q (want post or pre)", c.Norm)
-	check(c.Positional == layers.Sinusoidal || c.Positional == layers.Learned || c.Positional == layers.NoPosition, "unknown pos %q (want sinusoidal, learned or none)", c.Positional)
-	check(c.Dtype == "float32" || c.Dtype == "float64", "unknown dtype %q (want float32 or float64)", c.Dtype)
-	check(c.Batch > 0 && c.Steps > 0, "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
-	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
-	check(c.Warmup < c.Steps || c.Steps <= 0, "-warmup %d must be below -steps %d", c.Warmup, c.Steps)
-	check(c.EvalEvery > 0 && c.LogEvery > 0 && c.SaveEvery > 0, "eval-every, log-every and save-every must be positive")
-	check(c.Keep > 0, "keep must be positive, got %d", c.Keep)
+	check(c.Data != "" || c.Val == "", "val", "{-val} needs {-data}")
+	check(c.Data != "" || c.Test == "", "test", "{-test} needs {-data}")
+	check(c.ValExamples > 0 && c.TestExamples > 0, "val_examples", "{val_examples} and {test_examples} must be positive, got %d and %d", c.ValExamples, c.TestExamples)
+	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d_model", "{d_model}, heads, layers and {d_ff} must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
+	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d_model", "{d_model} %d is not divisible by heads %d", c.DModel, c.Heads)
+	check(c.Dropout >= 0 && c.Dropout < 1, "dropout", "dropout must be in [0, 1), got %g", c.Dropout)
+	if err := c.Activation.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Norm.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	check(c.Positional.Check() == nil, "pos", "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional))
+	check(c.Dtype == Float32 || c.Dtype == Float64, "dtype", "unknown dtype %q (want float32 or float64)", string(c.Dtype))
+	check(c.Batch > 0 && c.Steps > 0, "batch", "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
+	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup", "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
+	check(c.Warmup < c.Steps || c.Steps <= 0, "warmup", "{-warmup} %d must be below {-steps} %d", c.Warmup, c.Steps)
+	check(c.EvalEvery > 0 && c.LogEvery > 0 && c.SaveEvery > 0, "eval_every", "{eval_every}, {log_every} and {save_every} must be positive")
+	check(c.Keep > 0, "keep", "keep must be positive, got %d", c.Keep)
 	if len(errs) == 0 {
 		if _, err := c.resolve(nil).schedule(); err != nil {
 			errs = append(errs, errors.Unwrap(err))
@@ -284,16 +290,74 @@ func configKeys() map[string]bool {
 	return keys
 }
 
-// ReadConfigFile overlays a JSON config file onto c.
-func ReadConfigFile(path string, c *Config) error {
+// ConfigFile is a JSON config file, read once and overlaid onto as many
+// configs as need it.
+type ConfigFile struct {
+	path string
+	b    []byte
+}
+
+// OpenConfigFile reads the config file at path.
+func OpenConfigFile(path string) (*ConfigFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("train: config: %w", err)
+		return nil, fmt.Errorf("train: config: %w", err)
 	}
-	if err := DecodeConfig(bytes.NewReader(b), c); err != nil {
-		return fmt.Errorf("train: config %s: %w", path, err)
+	return &ConfigFile{path: path, b: b}, nil
+}
+
+// Overlay overlays the file onto c (see DecodeConfig).
+func (f *ConfigFile) Overlay(c *Config) error {
+	if err := DecodeConfig(bytes.NewReader(f.b), c); err != nil {
+		return fmt.Errorf("train: config %s: %w", f.path, err)
 	}
 	return nil
+}
+
+// ReadConfigFile overlays a JSON config file onto c.
+func ReadConfigFile(path string, c *Config) error {
+	f, err := OpenConfigFile(path)
+	if err != nil {
+		return err
+	}
+	return f.Overlay(c)
+}
+
+// Dtype is the element type of a model's tensors.
+type Dtype string
+
+// The dtypes a model can have.
+const (
+	Float32 Dtype = "float32"
+	Float64 Dtype = "float64"
+)
+
+// String returns the dtype's name.
+func (d Dtype) String() string { return string(d) }
+
+// MarshalText returns the name.
+func (d Dtype) MarshalText() ([]byte, error) { return []byte(d), nil }
+
+// UnmarshalText takes the name as it is; Config.Validate reports an
+// unknown one.
+func (d *Dtype) UnmarshalText(b []byte) error { *d = Dtype(b); return nil }
+
+// Tensor returns d as a tensor dtype.
+func (d Dtype) Tensor() tensor.Dtype {
+	if d == Float64 {
+		return tensor.Float64
+	}
+	return tensor.Float32
+}
+
+// modelConfig is the model of c for a task of kind with in input and out
+// output tokens.
+func (c Config) modelConfig(kind data.Kind, in, out int) ModelConfig {
+	return ModelConfig{
+		Kind: kind, InVocab: in, OutVocab: out, MaxLen: c.Len,
+		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
+		Activation: c.Activation, Norm: c.Norm, Positional: c.Positional, Dtype: c.Dtype.Tensor(),
+	}
 }
 
 // JSON returns the config as indented JSON.

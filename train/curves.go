@@ -3,17 +3,14 @@ package train
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image/color"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 
-	"github.com/google/renameio/v2"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -79,7 +76,7 @@ var curvePanels = []curvePanel{
 // no values yet (no validation before the first evaluation) is drawn
 // empty, and non-finite or absurd values (|v| > 1e12) are left out and
 // counted in the panel's title. A step logged twice keeps its last line.
-// The picture is written atomically (renameio, then the directory synced).
+// The picture is written durably (writeDurable).
 // It fails when the file is missing or
 // holds no metrics.
 func WriteCurves(runDir, pngPath string) error {
@@ -99,31 +96,7 @@ func WriteCurves(runDir, pngPath string) error {
 	if err != nil {
 		return fmt.Errorf("train: curves %s: drawing: %w", pngPath, err)
 	}
-	if err := renameio.WriteFile(pngPath, img, 0o644); err != nil {
-		// renameio's errors name its temporary file beside pngPath, which
-		// the user never chose.
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			err = le.Err
-		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("train: curves %s: %w", pngPath, err)
-	}
-	// The rename is durable only once the directory is synced.
-	d, err := os.Open(filepath.Dir(pngPath))
-	if err == nil {
-		err = d.Sync()
-		if cerr := d.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("train: curves %s: syncing its directory: %w", pngPath, err)
-	}
-	return nil
+	return writeDurable(pngPath, img)
 }
 
 // readCurves returns each metric's points sorted by step, the number of

@@ -133,7 +133,7 @@ func TestWriteCurvesErrors(t *testing.T) {
 		{"missing", missing, filepath.Join(t.TempDir(), "c.png"), []string{filepath.Join(missing, "metrics.jsonl"), "no such file"}},
 		{"empty", empty, filepath.Join(t.TempDir(), "c.png"), []string{filepath.Join(empty, "metrics.jsonl"), "holds no metrics"}},
 		{"no steps", useless, filepath.Join(t.TempDir(), "c.png"), []string{filepath.Join(useless, "metrics.jsonl"), "holds no metrics"}},
-		{"no such directory", good, noDir, []string{"curves " + noDir + ": "}},
+		{"no such directory", good, noDir, []string{noDir + ": no such file or directory"}},
 		{"a directory", good, isDir, []string{"curves " + isDir + ": is a directory"}},
 	}
 	for _, tt := range tests {

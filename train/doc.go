@@ -6,8 +6,8 @@
 // unpadded positions for sequence classification, and masked cross-entropy.
 // Model.Build compiles it once per batch shape: a training graph with
 // dropout and gradients, and forward-only evaluation graphs over the same
-// weights (Gorgonia accumulates gradients across runs, so evaluation never
-// runs the training graph).
+// weights (evaluation never runs the training graph: it would draw dropout
+// masks and compute gradients it does not need).
 //
 // A Trainer runs the loop — batch, forward and backward, global-norm
 // clipping, AdamW (Loshchilov & Hutter, 2019) with a learning-rate
@@ -18,6 +18,17 @@
 // stream's position, so that a resumed run is bit-identical to an
 // uninterrupted one. Checkpoints are written atomically and verified
 // against a SHA-256 manifest on load; see checkpoints/README.md.
+//
+// The package speaks in config keys (d_model, eval_every), the names of
+// config.json: a bad setting is a *SettingError, which a command that takes
+// flags renders with its flag names. Resumable is the one list of settings
+// a resumed run may change.
+//
+// Files: trainer.go (Trainer, New), loop.go (Run), resume.go (the rules of
+// resuming), metrics.go (metrics.jsonl), checkpoint.go (the format),
+// state.go (the resume state), rundir.go (latest, best, fallback, pruning),
+// durable.go (the one durable write), alignment.go (attention heads scored
+// against a task's alignment), curves.go (loss curves).
 //
 // For studying a run: WriteCurves draws a run directory's metrics.jsonl as
 // loss, accuracy, learning-rate and gradient-norm curves, and Alignment

@@ -23,7 +23,8 @@ type Metrics struct {
 
 // Evaluator runs a model's forward-only graphs over held-out examples,
 // caching one graph per batch shape. It never touches the training graph,
-// whose gradients accumulate.
+// which would draw dropout masks and compute gradients evaluation does not
+// need.
 type Evaluator struct {
 	model   *Model
 	graphs  map[graphKey]*Graph
@@ -49,7 +50,11 @@ func (e *Evaluator) graph(b, t int, weights bool) (*Graph, error) {
 	if g, ok := e.graphs[key]; ok {
 		return g, nil
 	}
-	g, err := e.model.Build(b, t, false, weights)
+	kind := Evaluation
+	if weights {
+		kind = EvaluationWithWeights
+	}
+	g, err := e.model.Build(b, t, kind)
 	if err != nil {
 		return nil, err
 	}

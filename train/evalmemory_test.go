@@ -52,7 +52,7 @@ func TestGraphBytesCovers(t *testing.T) {
 	for _, c := range []struct {
 		b, t, d, h, l, f int
 		norm, drop       bool
-		pos              string
+		pos              layers.Positional
 		kind             data.Kind
 	}{
 		{16, 128, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging},
@@ -62,7 +62,7 @@ func TestGraphBytesCovers(t *testing.T) {
 		{2, 512, 64, 4, 2, 128, false, true, layers.Sinusoidal, data.Tagging},
 	} {
 		mc := ModelConfig{Kind: c.kind, InVocab: 12, OutVocab: 30, MaxLen: c.t, DModel: c.d, Heads: c.h, Layers: c.l, DFF: c.f,
-			Activation: layers.GELU, NormFirst: c.norm, Positional: c.pos, Dtype: tensor.Float32}
+			Activation: layers.GELU, Norm: map[bool]layers.NormPlacement{false: layers.PostNorm, true: layers.PreNorm}[c.norm], Positional: c.pos, Dtype: tensor.Float32}
 		if c.drop {
 			mc.Dropout = 0.1
 		}
@@ -78,7 +78,7 @@ func TestGraphBytesCovers(t *testing.T) {
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			g, err := m.Build(c.b, c.t, training, false)
+			g, err := m.Build(c.b, c.t, map[bool]GraphKind{false: Evaluation, true: Training}[training])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,7 +54,7 @@ func TestGoldenCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := golden{Step: ck.State.Step, Test: m, Predictions: preds[:5]}
+	got := golden{Step: ck.state.Step, Test: m, Predictions: preds[:5]}
 	gotJSON, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -85,9 +85,9 @@ func TestGoldenCheckpoint(t *testing.T) {
 	// A checkpoint of this format also resumes (in a copy: a resumed run
 	// writes into the checkpoint's run directory).
 	run := t.TempDir()
-	copyDir(t, filepath.Join(goldenDir, stepDir(ck.State.Step)), filepath.Join(run, stepDir(ck.State.Step)))
+	copyDir(t, filepath.Join(goldenDir, stepDir(ck.state.Step)), filepath.Join(run, stepDir(ck.state.Step)))
 	cfg := ck.Config
-	cfg.Steps = ck.State.Step + 10
+	cfg.Steps = ck.state.Step + 10
 	if _, err := mustResume(t, run, cfg).Run(t.Context()); err != nil {
 		t.Errorf("resuming the golden checkpoint: %v", err)
 	}

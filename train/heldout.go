@@ -174,12 +174,12 @@ func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, erro
 // fileHeldOut reads a split of a file run from its held-out record.
 func (ck *Checkpoint) fileHeldOut(split string) ([]data.Example, error) {
 	const elsewhere = "evaluate on a file with -data FILE instead"
-	if ck.State.HeldOut == "" {
+	if ck.state.HeldOut == "" {
 		return nil, fmt.Errorf("train: %s was trained before runs recorded their held-out data (its reported test set was its validation set); %s", ck.Dir, elsewhere)
 	}
-	rec, err := readHeldOut(ck.RunDir(), ck.State.HeldOut)
+	rec, err := readHeldOut(ck.RunDir(), ck.state.HeldOut)
 	if err != nil {
-		return nil, fmt.Errorf("train: %v; %s", err, elsewhere)
+		return nil, fmt.Errorf("train: %w; %s", err, elsewhere)
 	}
 	in, out, err := ck.Vocabs()
 	if err != nil {

@@ -163,7 +163,7 @@ func compareCheckpoints(t *testing.T, a, b *Checkpoint) {
 			}
 		}
 	}
-	sa, sb := a.State, b.State
+	sa, sb := a.state, b.state
 	if sa.Step != sb.Step || sa.OptimStep != sb.OptimStep {
 		t.Errorf("state step %d/%d vs %d/%d", sa.Step, sa.OptimStep, sb.Step, sb.OptimStep)
 	}
@@ -231,27 +231,12 @@ func stepDirs(t testing.TB, dir string) []int {
 	return steps
 }
 
-// copyDir copies the regular files of src into a new directory dst.
+// copyDir copies the checkpoint or run directory src into a new directory
+// dst.
 func copyDir(t testing.TB, src, dst string) {
 	t.Helper()
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

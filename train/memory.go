@@ -57,7 +57,7 @@ func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample
 	// residual sums, two norms and the feed-forward output [T,D]; the
 	// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
 	act += L * (10*T*D + 2*H*T*T + 2*T*F)
-	if mc.NormFirst {
+	if mc.Norm == layers.PreNorm {
 		act += T * D // final norm
 	}
 	act += T*D + logits // reshaped or pooled encoder output; logits
@@ -97,7 +97,7 @@ func paramCount(mc ModelConfig) int64 {
 	}
 	layer := 4*(D*D+D) + D*F + F + F*D + D + 4*D // attention, feed-forward, two norms
 	n += L * layer
-	if mc.NormFirst {
+	if mc.Norm == layers.PreNorm {
 		n += 2 * D
 	}
 	return n
@@ -140,12 +140,14 @@ func checkTrainingMemory(mc ModelConfig, batch int, fileRun bool) error {
 	if need <= avail {
 		return nil
 	}
-	lower := "lower -len or -batch"
+	lower := "lower {-len} or {-batch}"
 	if fileRun {
-		lower = "shorten the data's longest lines (len is the longest line) or lower -batch"
+		lower = "shorten the data's longest lines ({len} is the longest line) or lower {-batch}"
 	}
-	return fmt.Errorf("train: training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; %s: %w",
-		batch, mc.MaxLen, formatBytes(need), formatBytes(avail), lower, ErrGraphTooLarge)
+	e := settingError("batch", "training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; "+lower+": %v",
+		batch, mc.MaxLen, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
+	e.err = ErrGraphTooLarge
+	return fmt.Errorf("train: %w", e)
 }
 
 // memAvailable reads how much memory the kernel says new work can use.

@@ -12,6 +12,11 @@ import (
 	"github.com/qkv-dev/qkv/nn"
 )
 
+// The loss skips the targets data marks data.Ignore only while nn's
+// IgnoreTarget equals it: a difference either way overflows uint here and
+// stops the build.
+const _, _ uint = data.Ignore - nn.IgnoreTarget, nn.IgnoreTarget - data.Ignore
+
 // ModelConfig is the architecture of a Model.
 type ModelConfig struct {
 	Kind       data.Kind // tagging (a prediction per position) or classification (one per sequence)
@@ -23,9 +28,9 @@ type ModelConfig struct {
 	Layers     int
 	DFF        int
 	Dropout    float64
-	Activation string // layers.ReLU or layers.GELU
-	NormFirst  bool
-	Positional string // layers.Sinusoidal, layers.Learned or layers.NoPosition
+	Activation layers.Activation
+	Norm       layers.NormPlacement
+	Positional layers.Positional
 	Dtype      tensor.Dtype
 }
 
@@ -52,21 +57,21 @@ func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
 	}
 	layer := layers.EncoderLayerConfig{
 		DModel: cfg.DModel, Heads: cfg.Heads, DFF: cfg.DFF, Activation: cfg.Activation,
-		Dropout: cfg.Dropout, NormFirst: cfg.NormFirst, Dtype: cfg.Dtype,
+		Dropout: cfg.Dropout, Norm: cfg.Norm, Dtype: cfg.Dtype,
 	}
-	enc, err := layers.NewEncoder("encoder", layers.EncoderConfig{Layers: cfg.Layers, Layer: layer, FinalNorm: cfg.NormFirst}, rng)
+	enc, err := layers.NewEncoder("encoder", layers.EncoderConfig{Layers: cfg.Layers, Layer: layer, FinalNorm: cfg.Norm == layers.PreNorm}, rng)
 	if err != nil {
 		return nil, err
 	}
-	emb, err := layers.NewEmbedding("embed", cfg.InVocab, cfg.DModel, true, cfg.Dtype, rng)
+	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: cfg.InVocab, DModel: cfg.DModel, Scale: true, Dtype: cfg.Dtype}, rng)
 	if err != nil {
 		return nil, err
 	}
-	pos, err := layers.NewPositionalEncoding("pos", cfg.Positional, cfg.DModel, cfg.MaxLen, cfg.Dtype, rng)
+	pos, err := layers.NewPositionalEncoding("pos", layers.PositionalConfig{Kind: cfg.Positional, DModel: cfg.DModel, MaxLen: cfg.MaxLen, Dtype: cfg.Dtype}, rng)
 	if err != nil {
 		return nil, err
 	}
-	head, err := layers.NewLinear("head", cfg.DModel, cfg.OutVocab, cfg.Dtype, rng)
+	head, err := layers.NewLinear("head", layers.LinearConfig{In: cfg.DModel, Out: cfg.OutVocab, Dtype: cfg.Dtype}, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -94,16 +99,31 @@ type Graph struct {
 	Ids     *tensor.Dense // [B,T] token ids
 	Keep    *tensor.Dense // [B,T] 1 at real tokens
 	Targets *tensor.Dense // [B·T] (tagging) or [B] (classification), −1 where nothing counts
-	Prog    *nn.Program
-	// Outputs of Prog: 0 is the logits [B·T,V] or [B,V]; 1.. are the attention
-	// weights [B,H,T,T] of each layer when asked for.
+	// Prog runs the graph. Its outputs: 0 is the logits [B·T,V] or [B,V];
+	// 1.. are the attention weights [B,H,T,T] of each layer when asked for.
+	Prog *nn.Program
+	// graph holds the nodes and the parameters bound into them; Params and
+	// SampleDropout reach it.
 	graph *nn.Graph
 }
 
-// Build compiles the model for batches of shape [b, t]. A training graph
-// applies dropout and computes gradients of the loss; an evaluation graph
-// computes the loss and logits only (and attention weights if weights).
-func (m *Model) Build(b, t int, training, weights bool) (*Graph, error) {
+// GraphKind says what a graph Build compiles is for.
+type GraphKind int
+
+// The kinds of graph. The zero GraphKind is invalid, so a forgotten
+// argument shows.
+const (
+	Training              GraphKind = iota + 1 // dropout, loss and gradients
+	Evaluation                                 // loss and logits only
+	EvaluationWithWeights                      // Evaluation, and every layer's attention weights
+)
+
+// Build compiles the model for batches of shape [b, t] as a graph of kind.
+func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
+	if kind < Training || kind > EvaluationWithWeights {
+		return nil, fmt.Errorf("train: model: invalid graph kind %d", int(kind))
+	}
+	training, weights := kind == Training, kind == EvaluationWithWeights
 	g, err := nn.NewGraph(m.cfg.Dtype, training)
 	if err != nil {
 		return nil, err

@@ -66,13 +66,13 @@ func TestNonFiniteLoss(t *testing.T) {
 			if err != nil {
 				t.Fatalf("last good checkpoint: %v", err)
 			}
-			if ck.State.Step >= tt.badStep {
-				t.Errorf("newest checkpoint is of step %d, want one before %d", ck.State.Step, tt.badStep)
+			if ck.state.Step >= tt.badStep {
+				t.Errorf("newest checkpoint is of step %d, want one before %d", ck.state.Step, tt.badStep)
 			}
 			for _, p := range ck.Model.Params() {
 				for i, x := range p.Float64s() {
 					if math.IsNaN(x) || math.IsInf(x, 0) {
-						t.Fatalf("checkpoint of step %d: %s[%d] = %v", ck.State.Step, p.Name(), i, x)
+						t.Fatalf("checkpoint of step %d: %s[%d] = %v", ck.state.Step, p.Name(), i, x)
 					}
 				}
 			}

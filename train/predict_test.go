@@ -16,7 +16,7 @@ import (
 
 // smallModel is an untrained model of kind with an input vocabulary of 8
 // and an output vocabulary of 6, specials included.
-func smallModel(t testing.TB, kind data.Kind, pos string) *Model {
+func smallModel(t testing.TB, kind data.Kind, pos layers.Positional) *Model {
 	t.Helper()
 	m, err := NewModel(ModelConfig{
 		Kind: kind, InVocab: 8, OutVocab: 6, MaxLen: 8, DModel: 16, Heads: 2, Layers: 1, DFF: 32,

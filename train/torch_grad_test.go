@@ -78,7 +78,7 @@ func TestTorchModelGradients(t *testing.T) {
 		t.Fatalf("%s: %v", path, err)
 	}
 	c := f.Config
-	if c.Kind != "classification" || c.Norm != "pre" || c.Activation != layers.GELU || c.Pos != layers.Learned {
+	if c.Kind != "classification" || c.Norm != "pre" || c.Activation != string(layers.GELU) || c.Pos != string(layers.Learned) {
 		t.Fatalf("%s: %s, %s-norm, %s, %s positions; want classification, pre, gelu, learned", path, c.Kind, c.Norm, c.Activation, c.Pos)
 	}
 	ids, keep, targets := f.Inputs["ids"], f.Inputs["keep"], f.Inputs["targets"]
@@ -95,7 +95,7 @@ func TestTorchModelGradients(t *testing.T) {
 			m, err := train.NewModel(train.ModelConfig{
 				Kind: data.Classification, InVocab: c.InVocab, OutVocab: c.OutVocab, MaxLen: c.MaxLen,
 				DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF,
-				Activation: c.Activation, NormFirst: true, Positional: c.Pos, Dtype: dt,
+				Activation: layers.Activation(c.Activation), Norm: layers.PreNorm, Positional: layers.Positional(c.Pos), Dtype: dt,
 			}, rand.New(rand.NewPCG(1, 2)))
 			if err != nil {
 				t.Fatal(err)
@@ -116,7 +116,7 @@ func TestTorchModelGradients(t *testing.T) {
 				t.Fatalf("model has %d parameters, fixture %d weights and %d gradients", len(m.Params()), len(f.Params), len(f.Grads))
 			}
 
-			gr, err := m.Build(batch, length, true, false)
+			gr, err := m.Build(batch, length, train.Training)
 			if err != nil {
 				t.Fatal(err)
 			}

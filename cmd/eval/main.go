@@ -38,6 +38,7 @@ import (
 	"strings"
 
 	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/internal/cli"
 	"github.com/qkv-dev/qkv/train"
 )
 
@@ -90,7 +91,6 @@ var sources = []string{"data", "len", "input", "predict"}
 func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.ckpt, "ckpt", "", "run `dir`ectory or checkpoint directory to evaluate (required)")
 	fs.StringVar(&o.which, "which", train.Best, "checkpoint of a run directory: best (by validation) or latest (not with a checkpoint directory)")
 	fs.StringVar(&o.split, "split", train.SplitTest, "held-out split of the run: val or test (the default data)")
@@ -103,26 +103,19 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
 	fs.StringVar(&o.attentionPNG, "attention-png", "", "with -input: draw every head's attention weights as heat maps into `file`.png")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there\n(-predict: its \"predictions\" array has an entry per line that is not a comment)")
-	// The flag package calls Usage on -h and on every error; bad input
-	// gets its one-line error alone, so only -h prints the flags.
-	fs.Usage = func() {}
-	usage := func() {
-		fmt.Fprintf(stderr, "usage: eval -ckpt DIR [-split val|test | -data FILE | -len N | -input TOKENS | -predict FILE] [flags]\n\n"+
+	set, err := cli.Parse(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprintf(w, "usage: eval -ckpt DIR [-split val|test | -data FILE | -len N | -input TOKENS | -predict FILE] [flags]\n\n"+
 			"Evaluates a checkpoint on held-out data, or predicts for inputs. Flags:\n")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
+	})
+	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(stderr, "\nGive at most one of -split, -data, -len, -input and -predict; a flag that does not\n"+
 			"apply to the one given is an error. Evaluation runs in batches that fit %d MiB.\n"+
 			"Errors: one line on stderr, exit status 2.\n", train.EvalMemory>>20)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-		}
+	if err != nil {
 		return o, err
 	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.set = set
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -186,7 +179,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	ev := train.NewEvaluator(ck.Model)
 	defer ev.Close()
-	rep := report{Checkpoint: ck.Dir, Step: ck.State.Step, Task: ck.Config.Name()}
+	rep := report{Checkpoint: ck.Dir, Step: ck.Step(), Task: ck.Config.Name()}
 
 	switch {
 	case o.input != "":

@@ -195,8 +195,8 @@ func TestFileLen(t *testing.T) {
 			if !strings.Contains(r.stderr, "at step 20 of 30") {
 				t.Errorf("resume did not continue from step 20:\n%s", lastLines(r.stderr, 5))
 			}
-			if ck := openLatest(t, dir); ck.State.Step != 30 {
-				t.Errorf("after resuming the newest checkpoint is step %d, want 30", ck.State.Step)
+			if ck := openLatest(t, dir); ck.Step() != 30 {
+				t.Errorf("after resuming the newest checkpoint is step %d, want 30", ck.Step())
 			}
 		})
 	}
@@ -484,7 +484,7 @@ func TestRunLock(t *testing.T) {
 
 	first.signal(t, syscall.SIGKILL)
 	first.wait(t, 10*time.Second)
-	last := openLatest(t, dir).State.Step
+	last := openLatest(t, dir).Step()
 	r := mustTrain(t, work, tiny("-resume", dir, "-steps", strconv.Itoa(last+2))...)
 	if !strings.Contains(r.stderr, fmt.Sprintf("at step %d of %d", last, last+2)) {
 		t.Errorf("-resume after SIGKILL did not continue from step %d:\n%s", last, lastLines(r.stderr, 5))
@@ -656,8 +656,8 @@ func TestSmallFixes(t *testing.T) {
 			t.Fatalf("stderr does not say where it stopped:\n%s", lastLines(p.stderr.String(), 5))
 		}
 		stopped, _ := strconv.Atoi(m[1])
-		if ck := openLatest(t, dir); ck.State.Step != stopped {
-			t.Errorf("newest checkpoint is step %d, want the step it stopped at, %d", ck.State.Step, stopped)
+		if ck := openLatest(t, dir); ck.Step() != stopped {
+			t.Errorf("newest checkpoint is step %d, want the step it stopped at, %d", ck.Step(), stopped)
 		}
 		r := mustTrain(t, work, tiny("-resume", dir, "-steps", strconv.Itoa(stopped+2))...)
 		if !strings.Contains(r.stderr, fmt.Sprintf("at step %d of %d", stopped, stopped+2)) {

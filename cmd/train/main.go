@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/qkv-dev/qkv/nn"
+	"github.com/qkv-dev/qkv/internal/cli"
 	"github.com/qkv-dev/qkv/train"
 )
 
@@ -62,9 +62,15 @@ func main() {
 }
 
 // errorLine formats err as the one line main prints: prefixed with the
-// command's name once, its lines joined.
+// command's name once, its lines joined, and a setting train names by its
+// config key named by its flag.
 func errorLine(err error) string {
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := err.Error()
+	var se *train.SettingError
+	if errors.As(err, &se) {
+		msg = strings.Replace(msg, se.Error(), se.Render(asFlag), 1)
+	}
+	msg = strings.ReplaceAll(msg, "\n", "; ")
 	if !strings.HasPrefix(msg, "train: ") {
 		msg = "train: " + msg
 	}
@@ -103,59 +109,97 @@ func exitCode(err error) int {
 	return exitError
 }
 
-// flagSpec binds one flag to one Config field.
-type flagSpec struct {
-	name, usage string
-	field       func(c *train.Config) any // pointer to the field
+// bindFlags binds every Config flag to its field of c, with c's values as
+// the defaults -h shows.
+func bindFlags(fs *flag.FlagSet, c *train.Config) {
+	fs.StringVar(&c.Task, "task", c.Task, "generated task: copy, reverse, sort, histogram, recall, parity or dyck (its preset settings apply)")
+	fs.StringVar(&c.Data, "data", c.Data, "training `file`: one example per line, input tokens TAB target tokens")
+	fs.StringVar(&c.Val, "val", c.Val, "validation `file` for -data (default: hold out 10% of -data)")
+	fs.StringVar(&c.Test, "test", c.Test, "test `file` for -data (default: hold out another 10% of -data)")
+	fs.IntVar(&c.Symbols, "vocab", c.Symbols, "number of content symbols of a generated task")
+	fs.IntVar(&c.MinLen, "min-len", c.MinLen, "shortest training sequence")
+	fs.IntVar(&c.Len, "len", c.Len, "longest sequence the model takes (with -data, default: the longest line of the data, -val and -test files)")
+	fs.IntVar(&c.ValExamples, "val-examples", c.ValExamples, "validation examples of a generated task")
+	fs.IntVar(&c.TestExamples, "test-examples", c.TestExamples, "test examples of a generated task")
+	fs.IntVar(&c.DModel, "d-model", c.DModel, "model width d_model")
+	fs.IntVar(&c.Heads, "heads", c.Heads, "attention heads (must divide d-model)")
+	fs.IntVar(&c.Layers, "layers", c.Layers, "encoder layers")
+	fs.IntVar(&c.DFF, "d-ff", c.DFF, "feed-forward hidden width d_ff")
+	fs.Float64Var(&c.Dropout, "dropout", c.Dropout, "dropout rate on attention weights, hidden layers, residual branches and embeddings")
+	fs.TextVar(&c.Activation, "activation", c.Activation, "feed-forward activation: relu or gelu")
+	fs.TextVar(&c.Norm, "norm", c.Norm, "layer-norm placement: post (the paper) or pre")
+	fs.TextVar(&c.Positional, "pos", c.Positional, "positional encoding: sinusoidal, learned or none")
+	fs.TextVar(&c.Dtype, "dtype", c.Dtype, "float32 or float64")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "training batch size")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "total optimizer steps")
+	fs.Float64Var(&c.LR, "lr", c.LR, "peak learning rate")
+	fs.Float64Var(&c.MinLR, "min-lr", c.MinLR, "final learning rate of the cosine schedule")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: constant, cosine (linear warmup, cosine decay) or noam (inverse square root)")
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "warmup steps (-1: min(100, steps/10))")
+	fs.Float64Var(&c.Clip, "clip", c.Clip, "clip gradients to this global norm (0: no clipping)")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "AdamW decoupled weight decay")
+	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "Adam β₁")
+	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "Adam β₂")
+	fs.Float64Var(&c.AdamEps, "adam-eps", c.AdamEps, "Adam ε")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of every random generator")
+	fs.IntVar(&c.EvalEvery, "eval-every", c.EvalEvery, "validate every N steps")
+	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "log metrics every N steps")
+	fs.IntVar(&c.SaveEvery, "save-every", c.SaveEvery, "checkpoint every N steps")
+	fs.IntVar(&c.Keep, "keep", c.Keep, "checkpoints to keep besides the best")
+	fs.StringVar(&c.Out, "out", c.Out, "run `dir`ectory (default checkpoints/<task>, or a fresh checkpoints/<task>-N if that holds a run)")
 }
 
-var flagSpecs = []flagSpec{
-	{"task", "generated task: copy, reverse, sort, histogram, recall, parity or dyck (its preset settings apply)", func(c *train.Config) any { return &c.Task }},
-	{"data", "training `file`: one example per line, input tokens TAB target tokens", func(c *train.Config) any { return &c.Data }},
-	{"val", "validation `file` for -data (default: hold out 10% of -data)", func(c *train.Config) any { return &c.Val }},
-	{"test", "test `file` for -data (default: hold out another 10% of -data)", func(c *train.Config) any { return &c.Test }},
-	{"vocab", "number of content symbols of a generated task", func(c *train.Config) any { return &c.Symbols }},
-	{"min-len", "shortest training sequence", func(c *train.Config) any { return &c.MinLen }},
-	{"len", "longest sequence the model takes (with -data, default: the longest line of the data, -val and -test files)", func(c *train.Config) any { return &c.Len }},
-	{"val-examples", "validation examples of a generated task", func(c *train.Config) any { return &c.ValExamples }},
-	{"test-examples", "test examples of a generated task", func(c *train.Config) any { return &c.TestExamples }},
-	{"d-model", "model width d_model", func(c *train.Config) any { return &c.DModel }},
-	{"heads", "attention heads (must divide d-model)", func(c *train.Config) any { return &c.Heads }},
-	{"layers", "encoder layers", func(c *train.Config) any { return &c.Layers }},
-	{"d-ff", "feed-forward hidden width d_ff", func(c *train.Config) any { return &c.DFF }},
-	{"dropout", "dropout rate on attention weights, hidden layers, residual branches and embeddings", func(c *train.Config) any { return &c.Dropout }},
-	{"activation", "feed-forward activation: relu or gelu", func(c *train.Config) any { return &c.Activation }},
-	{"norm", "layer-norm placement: post (the paper) or pre", func(c *train.Config) any { return &c.Norm }},
-	{"pos", "positional encoding: sinusoidal, learned or none", func(c *train.Config) any { return &c.Positional }},
-	{"dtype", "float32 or float64", func(c *train.Config) any { return &c.Dtype }},
-	{"batch", "training batch size", func(c *train.Config) any { return &c.Batch }},
-	{"steps", "total optimizer steps", func(c *train.Config) any { return &c.Steps }},
-	{"lr", "peak learning rate", func(c *train.Config) any { return &c.LR }},
-	{"min-lr", "final learning rate of the cosine schedule", func(c *train.Config) any { return &c.MinLR }},
-	{"schedule", "learning-rate schedule: constant, cosine (linear warmup, cosine decay) or noam (inverse square root)", func(c *train.Config) any { return &c.Schedule }},
-	{"warmup", "warmup steps (-1: min(100, steps/10))", func(c *train.Config) any { return &c.Warmup }},
-	{"clip", "clip gradients to this global norm (0: no clipping)", func(c *train.Config) any { return &c.Clip }},
-	{"weight-decay", "AdamW decoupled weight decay", func(c *train.Config) any { return &c.WeightDecay }},
-	{"beta1", "Adam β₁", func(c *train.Config) any { return &c.Beta1 }},
-	{"beta2", "Adam β₂", func(c *train.Config) any { return &c.Beta2 }},
-	{"adam-eps", "Adam ε", func(c *train.Config) any { return &c.AdamEps }},
-	{"seed", "seed of every random generator", func(c *train.Config) any { return &c.Seed }},
-	{"eval-every", "validate every N steps", func(c *train.Config) any { return &c.EvalEvery }},
-	{"log-every", "log metrics every N steps", func(c *train.Config) any { return &c.LogEvery }},
-	{"save-every", "checkpoint every N steps", func(c *train.Config) any { return &c.SaveEvery }},
-	{"keep", "checkpoints to keep besides the best", func(c *train.Config) any { return &c.Keep }},
-	{"out", "run `dir`ectory (default checkpoints/<task>, or a fresh checkpoints/<task>-N if that holds a run)", func(c *train.Config) any { return &c.Out }},
+// key is the config key of a Config flag: its name with _ for -.
+func key(flagName string) string { return strings.ReplaceAll(flagName, "-", "_") }
+
+// asFlag names a setting in a message by its flag: "d-model", or "-data"
+// where the sentence names the option itself.
+func asFlag(key string, dash bool) string {
+	if dash {
+		return "-" + flagName(key)
+	}
+	return flagName(key)
+}
+
+// flagName is the flag of a config key.
+func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
+
+// given holds the Config flags given on the command line, as parsed.
+type given struct {
+	fs  *flag.FlagSet
+	set map[string]bool
+}
+
+// apply sets the given flags on c, in the order of the flag set, and calls
+// check (if not nil) with each flag's value before and after; every flag
+// is set by its own string, so no flag's type needs a case here.
+func (g given) apply(c *train.Config, check func(name, was, now string) error) error {
+	onto := flag.NewFlagSet("", flag.ContinueOnError)
+	bindFlags(onto, c)
+	var err error
+	g.fs.Visit(func(f *flag.Flag) {
+		dst := onto.Lookup(f.Name)
+		if err != nil || dst == nil {
+			return
+		}
+		was := dst.Value.String()
+		if err = dst.Value.Set(f.Value.String()); err == nil && check != nil {
+			err = check(f.Name, was, dst.Value.String())
+		}
+	})
+	return err
 }
 
 // options are the flags that are not Config fields.
 type options struct {
 	config   string
+	file     *train.ConfigFile // the -config file, read once
 	resume   string
 	initFrom string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, opts, set, err := parse(args, stderr)
+	cfg, opts, g, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -166,14 +210,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError{err}
 		}
 		next := ck.Config
-		if err := overlay(&next, cfg, set, opts); err != nil {
+		if err := overlay(&next, cfg, g, opts); err != nil {
 			return err
 		}
 		if tr, err = train.Resume(ck, next); err != nil {
 			return usageError{err}
 		}
 		defer tr.Close()
-		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", ck.Dir, ck.State.Step, next.Steps)
+		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", ck.Dir, ck.Step(), next.Steps)
 	} else {
 		// Only a fresh run is validated as parsed: a resumed run's settings
 		// are the checkpoint's, which train.Resume validates with the
@@ -221,52 +265,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // parse reads the flags: preset of the task, then the -config file, then
 // flags given on the command line, each overriding the one before.
-func parse(args []string, stderr io.Writer) (train.Config, options, map[string]bool, error) {
+func parse(args []string, stderr io.Writer) (train.Config, options, given, error) {
 	var opts options
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	scratch := train.Default()
-	for _, f := range flagSpecs {
-		switch p := f.field(&scratch).(type) {
-		case *string:
-			fs.StringVar(p, f.name, *p, f.usage)
-		case *int:
-			fs.IntVar(p, f.name, *p, f.usage)
-		case *float64:
-			fs.Float64Var(p, f.name, *p, f.usage)
-		case *uint64:
-			fs.Uint64Var(p, f.name, *p, f.usage)
-		}
-	}
+	bindFlags(fs, &scratch)
 	fs.StringVar(&opts.config, "config", "", "JSON config `file` (keys as in a run's config.json; flags override it)")
 	fs.StringVar(&opts.resume, "resume", "", "continue the run in `dir` from its newest good checkpoint")
 	fs.StringVar(&opts.initFrom, "init-from", "", "start a new run from the weights in `file`.safetensors")
-	// The flag package calls Usage on -h and on every error; bad input
-	// gets its one-line error alone, so only -h prints the flags.
-	fs.Usage = func() {}
-	usage := func() {
-		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a transformer encoder and saves checkpoints. The defaults below are\nthe reverse task's; -task NAME starts from that task's preset instead, a\n-config file overrides the preset, and flags override both. Flags:\n")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
+	set, err := cli.Parse(fs, args, stderr, func(w io.Writer) {
+		fmt.Fprintf(w, "usage: train [flags]\n\nTrains a transformer encoder and saves checkpoints. The defaults below are\nthe reverse task's; -task NAME starts from that task's preset instead, a\n-config file overrides the preset, and flags override both. Flags:\n")
+	})
+	if errors.Is(err, flag.ErrHelp) {
+		return train.Config{}, opts, given{}, err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return train.Config{}, opts, nil, err
-		}
-		return train.Config{}, opts, nil, usageError{err}
+	if err != nil {
+		return train.Config{}, opts, given{}, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return train.Config{}, opts, nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return train.Config{}, opts, given{}, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	g := given{fs: fs, set: set}
 
 	// The task decides the preset: from the flag, else the config file.
 	var file train.Config
 	if opts.config != "" {
-		if err := train.ReadConfigFile(opts.config, &file); err != nil {
-			return train.Config{}, opts, nil, usageError{err}
+		if opts.file, err = train.OpenConfigFile(opts.config); err != nil {
+			return train.Config{}, opts, given{}, usageError{err}
+		}
+		if err := opts.file.Overlay(&file); err != nil {
+			return train.Config{}, opts, given{}, usageError{err}
 		}
 	}
 	cfg := train.Default()
@@ -281,53 +309,62 @@ func parse(args []string, stderr io.Writer) (train.Config, options, map[string]b
 		task = ""
 	}
 	if task != "" {
-		var err error
 		if cfg, err = train.Preset(task); err != nil {
-			return train.Config{}, opts, nil, usageError{err}
+			return train.Config{}, opts, given{}, usageError{err}
 		}
 	} else {
 		// A data file's len defaults to its longest line.
 		cfg.Task, cfg.Len = "", 0
 	}
-	if opts.config != "" {
-		if err := train.ReadConfigFile(opts.config, &cfg); err != nil {
-			return train.Config{}, opts, nil, usageError{err}
+	if opts.file != nil {
+		if err := opts.file.Overlay(&cfg); err != nil {
+			return train.Config{}, opts, given{}, usageError{err}
 		}
 	}
-	for _, f := range flagSpecs {
-		if set[f.name] {
-			copyField(f.field(&cfg), f.field(&scratch))
-		}
+	if err := g.apply(&cfg, nil); err != nil {
+		return train.Config{}, opts, given{}, usageError{err}
 	}
-	return cfg, opts, set, nil
+	return cfg, opts, g, nil
 }
 
 // overlay applies the flags given on the command line (and a -config file)
-// to a resumed run's config; CheckResume then rejects any that contradict it.
-func overlay(next *train.Config, parsed train.Config, set map[string]bool, opts options) error {
+// to a resumed run's config; a flag that changes a setting train.Resumable
+// does not allow is an error here, in flags, and CheckResume rejects the
+// rest.
+func overlay(next *train.Config, parsed train.Config, g given, opts options) error {
 	if opts.initFrom != "" {
 		return usageError{errors.New("-init-from starts a new run; it cannot be combined with -resume")}
 	}
-	if opts.config != "" {
-		if err := train.ReadConfigFile(opts.config, next); err != nil {
+	if opts.file != nil {
+		if err := opts.file.Overlay(next); err != nil {
 			return usageError{err}
 		}
 	}
-	if set["out"] && filepath.Clean(parsed.Out) != filepath.Clean(opts.resume) {
+	if g.set["out"] && filepath.Clean(parsed.Out) != filepath.Clean(opts.resume) {
 		return usageError{fmt.Errorf("-out %s with -resume %s: a resumed run stays in its own directory (copy it first to continue elsewhere)", parsed.Out, opts.resume)}
 	}
-	for _, f := range flagSpecs {
-		if !set[f.name] || f.name == "out" {
-			continue
+	before := *next // describe reads the checkpoint's data and task
+	err := g.apply(next, func(name, was, now string) error {
+		if name == "out" || now == was || train.Resumable(key(name)) {
+			return nil
 		}
-		before := *next // describe reads the checkpoint's data and task
-		was := fmt.Sprint(fieldValue(f.field(next)))
-		copyField(f.field(next), f.field(&parsed))
-		if now := fmt.Sprint(fieldValue(f.field(next))); now != was && !resumable[f.name] {
-			return usageError{fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only -steps, -eval-every, -log-every, -save-every and -keep may change)", f.name, now, describe(f.name, was, &before))}
-		}
+		return fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only %s may change)", name, now, describe(name, was, &before), resumableFlags())
+	})
+	if err != nil {
+		return usageError{err}
 	}
+	next.Out = before.Out // the run stays in its directory, spelt as it was
 	return nil
+}
+
+// resumableFlags lists the flags train.Resumable allows to change, for
+// messages: "-steps, -eval-every, … and -keep".
+func resumableFlags() string {
+	keys := train.ResumableKeys()
+	for i, k := range keys {
+		keys[i] = "-" + flagName(k)
+	}
+	return strings.Join(keys[:len(keys)-1], ", ") + " and " + keys[len(keys)-1]
 }
 
 // describe renders a checkpoint's setting for an error message; an empty
@@ -345,38 +382,6 @@ func describe(name, value string, c *train.Config) string {
 		return "data file " + c.Data
 	}
 	return `""`
-}
-
-// resumable lists the flags whose settings may change on -resume; the rest
-// define the run (see train.CheckResume).
-var resumable = map[string]bool{"steps": true, "eval-every": true, "log-every": true, "save-every": true, "keep": true}
-
-// fieldValue dereferences a Config field pointer.
-func fieldValue(p any) any {
-	switch v := p.(type) {
-	case *string:
-		return *v
-	case *int:
-		return *v
-	case *float64:
-		return *v
-	case *uint64:
-		return *v
-	}
-	return nil
-}
-
-func copyField(dst, src any) {
-	switch d := dst.(type) {
-	case *string:
-		*d = *src.(*string)
-	case *int:
-		*d = *src.(*int)
-	case *float64:
-		*d = *src.(*float64)
-	case *uint64:
-		*d = *src.(*uint64)
-	}
 }
 
 // newRun starts a fresh run of cfg. Without -out it takes dir, or dir-2,
@@ -406,16 +411,8 @@ func newRun(cfg train.Config, dir string) (*train.Trainer, error) {
 
 // initFrom loads starting weights from a safetensors file.
 func initFrom(tr *train.Trainer, path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("-init-from: %w", err)
-	}
-	ts, _, err := nn.DecodeSafetensors(b)
-	if err != nil {
-		return fmt.Errorf("-init-from %s: %w", path, err)
-	}
-	if err := nn.LoadTensors(ts, tr.Model().Params()); err != nil {
-		return fmt.Errorf("-init-from %s: %w", path, err)
+	if err := tr.InitFrom(path); err != nil {
+		return fmt.Errorf("-init-from %w", err)
 	}
 	return nil
 }

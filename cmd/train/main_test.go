@@ -423,10 +423,10 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 		ck := openLatest(t, dir)
-		if ck.State.Step < last {
-			t.Fatalf("kill %d: newest checkpoint went back from step %d to %d", i, last, ck.State.Step)
+		if ck.Step() < last {
+			t.Fatalf("kill %d: newest checkpoint went back from step %d to %d", i, last, ck.Step())
 		}
-		last = ck.State.Step
+		last = ck.Step()
 	}
 	t.Logf("%d kills: %d before any checkpoint, %d fresh starts, %d left a save half-written; newest step %d", kills, beforeAny, fresh, midSave, last)
 	if last < 0 {
@@ -444,8 +444,8 @@ func TestCrashSafety(t *testing.T) {
 	if !strings.Contains(r.stderr, fmt.Sprintf("resuming %s at step %d of %d", filepath.Join(dir, fmt.Sprintf("step-%08d", last)), last, final)) {
 		t.Errorf("resume did not report where it continued:\n%s", r.stderr)
 	}
-	if ck := openLatest(t, dir); ck.State.Step != final {
-		t.Errorf("after the resumed run the newest checkpoint is step %d, want %d", ck.State.Step, final)
+	if ck := openLatest(t, dir); ck.Step() != final {
+		t.Errorf("after the resumed run the newest checkpoint is step %d, want %d", ck.Step(), final)
 	}
 	// Every kill may have logged past its checkpoint; resuming drops those
 	// lines, so each training step is logged exactly once, in order.
@@ -524,7 +524,7 @@ func TestKilledRunResumesExactly(t *testing.T) {
 		if newTmp() {
 			midSave++
 		}
-		last = openLatest(t, dir).State.Step
+		last = openLatest(t, dir).Step()
 	}
 	t.Logf("%d kills, %d with a save half-written; resuming from step %d of %d", kills, midSave, last, total)
 	if midSave == 0 {
@@ -670,8 +670,8 @@ func TestSignal(t *testing.T) {
 			if stopped <= periodic {
 				t.Errorf("stopped at step %d, not past the periodic checkpoint %d", stopped, periodic)
 			}
-			if ck := openLatest(t, dir); ck.State.Step != stopped {
-				t.Errorf("newest checkpoint is step %d, want the step it stopped at, %d", ck.State.Step, stopped)
+			if ck := openLatest(t, dir); ck.Step() != stopped {
+				t.Errorf("newest checkpoint is step %d, want the step it stopped at, %d", ck.Step(), stopped)
 			}
 			// The message is right: -resume continues from there.
 			r := mustTrain(t, work, tiny("-resume", dir, "-steps", strconv.Itoa(stopped+2))...)
@@ -751,8 +751,8 @@ func TestResume(t *testing.T) {
 		t.Errorf("resume did not start at step 20:\n%s", r.stderr)
 	}
 	ck := openLatest(t, dir)
-	if ck.State.Step != 30 || ck.Config.SaveEvery != 5 {
-		t.Errorf("after resuming: step %d, save-every %d; want 30 and 5", ck.State.Step, ck.Config.SaveEvery)
+	if ck.Step() != 30 || ck.Config.SaveEvery != 5 {
+		t.Errorf("after resuming: step %d, save-every %d; want 30 and 5", ck.Step(), ck.Config.SaveEvery)
 	}
 	after := metrics(t, dir)
 	if len(after) <= len(before) {
@@ -774,8 +774,8 @@ func TestResume(t *testing.T) {
 	// Bare -resume: every setting from the checkpoint, none from the
 	// defaults (which are the reverse task's, d-model 64).
 	r = mustTrain(t, work, "-resume", dir, "-steps", "32")
-	if ck := openLatest(t, dir); ck.State.Step != 32 || ck.Config.DModel != 16 || ck.Config.Task != "copy" {
-		t.Errorf("bare -resume: step %d, d_model %d, task %q; want 32, 16, copy", ck.State.Step, ck.Config.DModel, ck.Config.Task)
+	if ck := openLatest(t, dir); ck.Step() != 32 || ck.Config.DModel != 16 || ck.Config.Task != "copy" {
+		t.Errorf("bare -resume: step %d, d_model %d, task %q; want 32, 16, copy", ck.Step(), ck.Config.DModel, ck.Config.Task)
 	}
 }
 

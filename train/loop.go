@@ -1,0 +1,290 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/optim"
+)
+
+// ErrInterrupted is returned by Run when its context is cancelled: the run
+// stopped at a step boundary and saved a checkpoint.
+var ErrInterrupted = errors.New("training interrupted")
+
+// ErrNonFinite is returned by Run when the loss or gradient norm stops
+// being finite. No checkpoint is written for that step.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// Result is what a finished run reports.
+type Result struct {
+	Steps int
+	Test  Metrics
+	Best  int // step of the best checkpoint
+	Dir   string
+}
+
+// Run trains until cfg.Steps, evaluating, logging and checkpointing on
+// schedule, then evaluates the held-out test set. If ctx is cancelled it
+// stops at the next step boundary, saves and returns ErrInterrupted.
+func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
+	if err := t.setup(); err != nil {
+		return res, err
+	}
+	defer t.close()
+	t.progress.Start(t.st.Step, t.cfg.Steps)
+	runStart := time.Now()
+	windowStart, windowFirst := runStart, t.st.Step
+	for t.st.Step < t.cfg.Steps {
+		if ctx.Err() != nil {
+			if _, err := t.save(); err != nil {
+				return res, err
+			}
+			return t.result(), ErrInterrupted
+		}
+		lg, err := t.nextBatch()
+		if err != nil {
+			return res, err
+		}
+		if err := lg.graph.Load(lg.batch, t.scratch); err != nil {
+			return res, err
+		}
+		lg.graph.SampleDropout(t.dropRNG)
+		if err := lg.graph.Prog.Run(); err != nil {
+			return res, err
+		}
+		step := t.st.Step + 1
+		loss := lg.graph.Prog.Loss()
+		grads, params := lg.graph.Prog.Grads(), lg.graph.Params()
+		norm := optim.ClipGradNorm(grads, t.cfg.Clip)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
+			return res, fmt.Errorf("train: step %d: loss %v, gradient norm %v: %w; the last checkpoint in %s is intact", step, loss, norm, ErrNonFinite, t.dir)
+		}
+		lr := t.sched.LR(int64(step))
+		if err := t.opt.Step(params, grads, lr); err != nil {
+			return res, err
+		}
+		t.st.Step = step
+		t.st.Evaluated = false
+		w := &t.st.Window
+		w.Loss += loss
+		w.Steps++
+		w.Tokens += lg.batch.Tokens()
+		windowSec := time.Since(windowStart).Seconds()
+		tokPerSec := float64(w.Tokens) / windowSec
+		if step%t.cfg.LogEvery == 0 {
+			mean := w.Loss / float64(w.Steps)
+			if err := t.logLine(map[string]any{
+				"step": step, "loss": mean, "lr": lr, "grad_norm": norm,
+				"tokens_per_sec": round(tokPerSec), "elapsed_sec": round(time.Since(runStart).Seconds()),
+			}); err != nil {
+				return res, err
+			}
+			t.progress.Log(step, mean, tokPerSec, float64(step-windowFirst)/windowSec)
+			*w = window{}
+			windowStart, windowFirst = time.Now(), step
+		}
+		t.progress.Update(step, loss, tokPerSec)
+		if step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps {
+			if err := t.validate(); err != nil {
+				return res, err
+			}
+		}
+		if step%t.cfg.SaveEvery == 0 || step == t.cfg.Steps {
+			if _, err := t.save(); err != nil {
+				return res, err
+			}
+		}
+	}
+	t.progress.Finish()
+	return t.finish()
+}
+
+// lengthGraph is the training graph of one padded length, with its batch.
+type lengthGraph struct {
+	graph *Graph
+	batch *data.Batch
+}
+
+// nextBatch draws the next batch and returns it loaded into the batch of
+// the training graph for its padded length, built on first use. A
+// generated task pads every batch to len; a data file's batches come from a
+// bucketed source and pad to the bucket of their own longest example.
+func (t *Trainer) nextBatch() (*lengthGraph, error) {
+	longest := 0
+	for i := range t.drawn {
+		t.ds.Train.(interface{ NextInto(*data.Example) }).NextInto(&t.drawn[i])
+		longest = max(longest, len(t.drawn[i].Input))
+	}
+	padded := t.ds.MaxLen
+	if t.ds.Bucketed {
+		padded = bucketLen(longest, t.ds.MaxLen)
+	}
+	lg, ok := t.graphs[padded]
+	if !ok {
+		g, err := t.model.Build(t.cfg.Batch, padded, Training)
+		if err != nil {
+			return nil, err
+		}
+		b, err := data.NewBatch(t.ds.Kind, t.cfg.Batch, padded)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		lg = &lengthGraph{graph: g, batch: b}
+		t.graphs[padded] = lg
+	}
+	return lg, lg.batch.Fill(t.drawn)
+}
+
+// bucketLen is the padded length of a batch whose longest example has n
+// tokens: the smallest of 8, 16, 24, 40, 64, 96, … (each about 1.5 times
+// the last, in multiples of 8) that holds n, at most maxLen. Few lengths
+// mean few graphs; close lengths mean little padding.
+func bucketLen(n, maxLen int) int {
+	b := 8
+	for b < n {
+		b = (b*3/2 + 7) / 8 * 8
+	}
+	return min(b, maxLen)
+}
+
+// setup builds what a run needs and opens the run directory.
+func (t *Trainer) setup() error {
+	if err := os.MkdirAll(t.dir, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if t.lock != nil {
+		t.lock.used = true
+	}
+	t.dropRNG = rand.New(t.dropPCG)
+	var err error
+	if t.sched, err = t.cfg.schedule(); err != nil {
+		return err
+	}
+	t.graphs = make(map[int]*lengthGraph)
+	t.drawn = make([]data.Example, t.cfg.Batch)
+	t.eval = NewEvaluator(t.model)
+	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
+	if err := writeDurable(filepath.Join(t.dir, fileConfig), t.cfg.JSON()); err != nil {
+		return err
+	}
+	if t.heldOut != nil {
+		if err := writeDurable(filepath.Join(t.dir, fileHeldOut), t.heldOut); err != nil {
+			return err
+		}
+	}
+	// A kill between saving a new best checkpoint and writing best.json
+	// leaves best.json behind; the checkpoint's own record is the truth.
+	if b := t.st.Best; b != nil {
+		if on, err := readBest(t.dir); err != nil || *on != *b {
+			if err := writeBest(t.dir, b); err != nil {
+				return err
+			}
+		}
+	}
+	return t.openMetrics()
+}
+
+func (t *Trainer) close() {
+	if t.metrics != nil {
+		t.metrics.Close()
+	}
+	for _, lg := range t.graphs {
+		lg.graph.Close()
+	}
+	t.eval.Close()
+	t.lock.release()
+}
+
+// validate evaluates the validation set, logs it and tracks the best.
+func (t *Trainer) validate() error {
+	m, _, err := t.eval.Evaluate(t.ds.Val)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
+		return fmt.Errorf("train: step %d: validation loss %v: %w; the last checkpoint in %s is intact", t.st.Step, m.Loss, ErrNonFinite, t.dir)
+	}
+	t.st.Val, t.st.Evaluated = m, true
+	if err := t.logLine(map[string]any{
+		"step": t.st.Step, "eval_loss": m.Loss, "eval_token_accuracy": m.TokenAccuracy, "eval_sequence_accuracy": m.SequenceAccuracy,
+	}); err != nil {
+		return err
+	}
+	t.progress.Eval(t.st.Step, m)
+	if t.st.Best.better(m) {
+		t.st.Best = &best{Step: t.st.Step, SequenceAccuracy: m.SequenceAccuracy, Loss: m.Loss}
+		if _, err := t.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// save writes a checkpoint of the current step, records the best and prunes
+// old checkpoints.
+func (t *Trainer) save() (string, error) {
+	st := t.st
+	var err error
+	if st.DropoutRNG, err = t.dropPCG.MarshalBinary(); err != nil {
+		return "", err
+	}
+	if st.Data, err = t.ds.Train.MarshalBinary(); err != nil {
+		return "", err
+	}
+	dir, err := saveCheckpoint(t.dir, t.cfg, t.vocab, t.model, t.opt.State(), st)
+	if err != nil {
+		return "", err
+	}
+	bestStep := -1
+	if st.Best != nil {
+		bestStep = st.Best.Step
+		if bestStep == st.Step {
+			if err := writeBest(t.dir, st.Best); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, prune(t.dir, t.cfg.Keep, bestStep)
+}
+
+func (t *Trainer) result() Result {
+	r := Result{Steps: t.st.Step, Dir: t.dir}
+	if t.st.Best != nil {
+		r.Best = t.st.Best.Step
+	}
+	return r
+}
+
+// finish evaluates the best checkpoint (by validation metrics) on the
+// held-out test set and logs it: the model cmd/eval evaluates by default.
+func (t *Trainer) finish() (Result, error) {
+	eval, bestStep := t.eval, t.st.Step
+	if t.st.Best != nil && t.st.Best.Step != t.st.Step {
+		ck, err := LoadCheckpoint(filepath.Join(t.dir, stepDir(t.st.Best.Step)))
+		if err != nil {
+			return Result{}, err
+		}
+		eval, bestStep = NewEvaluator(ck.Model), t.st.Best.Step
+		defer eval.Close()
+	}
+	m, _, err := eval.Evaluate(t.ds.Test)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := t.logLine(map[string]any{
+		"step": t.st.Step, "best_step": bestStep, "test_loss": m.Loss, "test_token_accuracy": m.TokenAccuracy, "test_sequence_accuracy": m.SequenceAccuracy,
+	}); err != nil {
+		return Result{}, err
+	}
+	r := t.result()
+	r.Test, r.Best = m, bestStep
+	return r, nil
+}

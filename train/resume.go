@@ -1,0 +1,148 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// Resume continues the run whose checkpoint ck was loaded by OpenRun, with
+// cfg: the checkpoint's config, in which only steps and the evaluation,
+// logging and saving cadence may differ (see CheckResume). It locks the
+// run directory as New does, and refuses a checkpoint that is no longer
+// the run's newest, or data files that changed since the run started.
+func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
+	cfg = cfg.inherit(ck.Config)
+	if err := CheckResume(ck.Config, cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Steps < ck.state.Step {
+		return nil, fmt.Errorf("train: %w", settingError("steps", "{-steps} %d is before the checkpoint's step %d", cfg.Steps, ck.state.Step))
+	}
+	dir := ck.RunDir()
+	lock, err := lockRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
+	if steps, _ := listCheckpoints(dir); len(steps) > 0 && steps[0] > ck.state.Step {
+		if _, err := verify(filepath.Join(dir, stepDir(steps[0]))); err == nil {
+			return nil, fmt.Errorf("train: %s has a newer checkpoint, %s, than %s: resume the run directory itself", dir, stepDir(steps[0]), ck.Dir)
+		}
+	}
+	if t, err = newTrainer(cfg); err != nil {
+		return nil, err
+	}
+	t.lock = lock
+	// A changed data file is named as such before its vocabulary, which
+	// a renamed token changes, is compared.
+	if cfg.Data != "" {
+		if ck.state.HeldOut == "" {
+			return nil, fmt.Errorf("train: %s was trained before runs recorded their held-out data; it cannot be resumed exactly (start a new run, or -init-from its model.safetensors)", ck.Dir)
+		}
+		rec, err := readHeldOut(dir, ck.state.HeldOut)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if err := rec.checkFiles(t.ds.Files); err != nil {
+			return nil, fmt.Errorf("train: %w: resuming would train on other data", err)
+		}
+	}
+	if !equalTokens(t.vocab, ck.Vocab) {
+		return nil, fmt.Errorf("train: %s: the vocabulary differs from the data's (did the data file change?)", ck.Dir)
+	}
+	// The checkpoint's model is verified; take its weights by name.
+	if err := nn.LoadTensors(nn.ParamTensors(ck.Model.Params()), t.model.Params()); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", ck.Dir, err)
+	}
+	if err := t.opt.SetState(ck.Optim, t.model.Params()); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", ck.Dir, err)
+	}
+	if err := t.dropPCG.UnmarshalBinary(ck.state.DropoutRNG); err != nil {
+		return nil, fmt.Errorf("train: %s: dropout generator: %w", ck.Dir, err)
+	}
+	if err := t.ds.Train.UnmarshalBinary(ck.state.Data); err != nil {
+		return nil, fmt.Errorf("train: %s: data stream: %w", ck.Dir, err)
+	}
+	t.st = ck.state
+	t.dir = dir
+	return t, nil
+}
+
+func equalTokens(a, b Vocab) bool {
+	return a.Kind == b.Kind && slices.Equal(a.In, b.In) && slices.Equal(a.Out, b.Out)
+}
+
+// inherit takes the values a run resolved when it started (see resolve)
+// for the settings c leaves automatic.
+func (c Config) inherit(run Config) Config {
+	if c.Warmup == AutoWarmup {
+		c.Warmup = run.Warmup
+	}
+	if c.Data != "" && c.Len == 0 {
+		c.Len = run.Len
+	}
+	return c
+}
+
+// resumable lists the config keys whose settings may differ between a run
+// and its resumption: how long it runs, the cadence of evaluation, logging
+// and saving, how many checkpoints it keeps, and its directory. Every other
+// setting defines the run.
+var resumable = []string{"steps", "eval_every", "log_every", "save_every", "keep", "out"}
+
+// Resumable reports whether the setting with config key may change when a
+// run is resumed.
+func Resumable(key string) bool { return slices.Contains(resumable, key) }
+
+// ResumableKeys returns the config keys of the settings that may change on
+// resume, apart from the run directory, for messages.
+func ResumableKeys() []string {
+	return slices.DeleteFunc(slices.Clone(resumable), func(k string) bool { return k == "out" })
+}
+
+// CheckResume reports a setting of next that contradicts the checkpointed
+// run prev: any but those Resumable allows to change.
+func CheckResume(prev, next Config) error {
+	var pm, nm map[string]any
+	_ = json.Unmarshal(prev.JSON(), &pm) // our own JSON: cannot fail
+	_ = json.Unmarshal(next.inherit(prev).JSON(), &nm)
+	for _, k := range sortedKeys(pm, nm) {
+		if !Resumable(k) && fmt.Sprint(pm[k]) != fmt.Sprint(nm[k]) {
+			return fmt.Errorf("train: %s %v contradicts the checkpoint's %v (only %s may change on resume)", k, nm[k], pm[k], list(ResumableKeys()))
+		}
+	}
+	return nil
+}
+
+// list joins words as English does: "a, b and c".
+func list(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+func sortedKeys(ms ...map[string]any) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range ms {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
