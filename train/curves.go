@@ -67,6 +67,10 @@ var curvePanels = []curvePanel{
 	{title: "gradient norm (before clipping)", log: true, fields: []curveField{{key: "grad_norm", label: "grad norm", color: colTrain}}},
 }
 
+// CurvesFile is the picture of its metrics that every run leaves in its
+// directory when it ends (Trainer.Run) and that WriteCurves redraws.
+const CurvesFile = "curves.png"
+
 // WriteCurves draws the run's metrics, runDir/metrics.jsonl, against the
 // step as one PNG at pngPath: training and validation loss (log scale
 // where every value is positive), validation token and sequence accuracy
@@ -83,7 +87,7 @@ func WriteCurves(runDir, pngPath string) error {
 	if fi, err := os.Stat(pngPath); err == nil && fi.IsDir() {
 		return fmt.Errorf("train: curves %s: is a directory", pngPath)
 	}
-	metricsPath := filepath.Join(runDir, "metrics.jsonl")
+	metricsPath := filepath.Join(runDir, fileMetrics)
 	raw, err := os.ReadFile(metricsPath)
 	if err != nil {
 		return fmt.Errorf("train: curves: %w", err)

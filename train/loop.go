@@ -33,11 +33,16 @@ type Result struct {
 // Run trains until cfg.Steps, evaluating, logging and checkpointing on
 // schedule, then evaluates the held-out test set. If ctx is cancelled it
 // stops at the next step boundary, saves and returns ErrInterrupted.
+//
+// However the run ends once set up — finished, interrupted, stopped by a
+// non-finite loss or by any other error — Run draws its metrics into
+// CurvesFile in the run directory (drawCurves).
 func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 	if err := t.setup(); err != nil {
 		return res, err
 	}
 	defer t.close()
+	defer t.drawCurves() // before close releases the run directory
 	t.progress.Start(t.st.Step, t.cfg.Steps)
 	runStart := time.Now()
 	windowStart, windowFirst := runStart, t.st.Step
@@ -104,6 +109,30 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 	}
 	t.progress.Finish()
 	return t.finish()
+}
+
+// drawCurves redraws the run's CurvesFile from its metrics.jsonl. The
+// picture shows what the run saved and is no part of it: a failure to
+// draw, even a panic inside the plotting library, is a warning through the
+// Progress, never a change to what Run returns, and writeDurable leaves no
+// temporary file behind. A run that logged nothing yet has nothing to draw.
+func (t *Trainer) drawCurves() {
+	if fi, err := os.Stat(filepath.Join(t.dir, fileMetrics)); err == nil && fi.Size() == 0 {
+		return
+	}
+	if err := drawRunCurves(t.dir); err != nil {
+		t.progress.Printf("warning: %v (the run itself is saved)\n", err)
+	}
+}
+
+// drawRunCurves writes dir's CurvesFile, a panic turned into an error.
+func drawRunCurves(dir string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("train: curves %s: drawing panicked: %v", filepath.Join(dir, CurvesFile), r)
+		}
+	}()
+	return WriteCurves(dir, filepath.Join(dir, CurvesFile))
 }
 
 // lengthGraph is the training graph of one padded length, with its batch.

@@ -11,12 +11,16 @@ import (
 	"path/filepath"
 )
 
+// fileMetrics, in a run directory, holds a JSON object a line: the
+// training, validation and test metrics by step.
+const fileMetrics = "metrics.jsonl"
+
 // openMetrics opens metrics.jsonl for appending, first dropping any line
 // logged after the step being resumed from (a killed run may have logged
 // past its last checkpoint), so a resumed run's file equals an
 // uninterrupted one's.
 func (t *Trainer) openMetrics() error {
-	path := filepath.Join(t.dir, "metrics.jsonl")
+	path := filepath.Join(t.dir, fileMetrics)
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("train: %w", err)
