@@ -224,3 +224,26 @@ func TestMeasureAlignmentWithModel(t *testing.T) {
 		t.Errorf("MeasureAlignment with a failing attention = %v", err)
 	}
 }
+
+// TestAlignmentWithoutAttention: a model without attention layers has no
+// weights to score; Attention and MeasureAlignment say so with
+// ErrNoAttention, which callers skip quietly.
+func TestAlignmentWithoutAttention(t *testing.T) {
+	m, err := NewModel(defaultModelConfig(data.Tagging), rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := *m
+	bare.Encoder = nil
+	ev := NewEvaluator(&bare)
+	defer ev.Close()
+	task, _ := data.NewTask("copy", 10)
+	a, _ := data.AlignerOf(task)
+	exs := []data.Example{task.Generate(rand.New(rand.NewPCG(1, 1)), 4)}
+	if _, err := ev.Attention(exs[0].Input); !errors.Is(err, ErrNoAttention) {
+		t.Errorf("Attention without attention layers = %v, want ErrNoAttention", err)
+	}
+	if _, err := MeasureAlignment(ev.Attention, exs, a); !errors.Is(err, ErrNoAttention) {
+		t.Errorf("MeasureAlignment without attention layers = %v, want ErrNoAttention", err)
+	}
+}
