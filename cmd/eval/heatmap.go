@@ -80,20 +80,20 @@ func writeHeatmaps(path string, att [][][][]float64, toks []string) error {
 	return nil
 }
 
-// checkWritable reports, before any work, a picture path whose directory
-// is missing or that names a directory.
-func checkWritable(path string) error {
+// checkWritable reports, before any work, a picture path, given with the
+// flag named, whose directory is missing or that names a directory.
+func checkWritable(flag, path string) error {
 	dir := filepath.Dir(path)
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("-attention-png %s: no such directory %s", path, dir)
+		return fmt.Errorf("%s %s: no such directory %s", flag, path, dir)
 	case err != nil:
-		return fmt.Errorf("-attention-png %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("%s %s: %w", flag, path, unwrapPath(err))
 	case !fi.IsDir():
-		return fmt.Errorf("-attention-png %s: %s is not a directory", path, dir)
+		return fmt.Errorf("%s %s: %s is not a directory", flag, path, dir)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("-attention-png %s: is a directory", path)
+		return fmt.Errorf("%s %s: is a directory", flag, path)
 	}
 	return nil
 }

@@ -8,6 +8,14 @@
 //	go run ./cmd/eval -ckpt checkpoints/reverse -input "a b c d" # one sequence
 //	go run ./cmd/eval -ckpt checkpoints/reverse -predict in.txt  # a prediction per line
 //	go run ./cmd/eval -ckpt checkpoints/reverse -json            # machine-readable
+//	go run ./cmd/eval -curves checkpoints/reverse                # redraw the run's curves.png
+//
+// Evaluating a held-out split (or a -len test) of a task whose answers are
+// copies of input tokens (copy, reverse, recall, lag) also scores every
+// attention head against the task's alignment: the mean weight a scored
+// position puts on the position its answer comes from, beside the chance
+// level of a uniform head. Other tasks, file runs and models without
+// attention get no scores.
 //
 // -predict reads one input sequence a line (space-separated tokens; after
 // a TAB, a target is ignored). Lines starting with # are comments; every
@@ -19,8 +27,10 @@
 //
 // The data to use is one of -split (the default), -data, -len, -input and
 // -predict; a flag that would be ignored with the one chosen is an error.
-// Errors are one line on stderr and exit status 2; stdout then holds
-// nothing.
+// -curves RUN stands alone: it redraws RUN/curves.png (or -o FILE) from
+// RUN/metrics.jsonl, for a run still going, stopped, or with no loadable
+// checkpoint. Errors are one line on stderr and exit status 2; stdout then
+// holds nothing.
 //
 // Run with -h for every flag. Build it as bin/qkv-eval: a binary named plain
 // eval is shadowed by the shell's builtin.
@@ -33,8 +43,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/qkv-dev/qkv/data"
@@ -55,7 +67,7 @@ func main() {
 
 type options struct {
 	ckpt, which, split, data, input, predict string
-	attentionPNG                             string
+	attentionPNG, curves, curvesOut          string
 	length, n, show                          int
 	json, attention                          bool
 	set                                      map[string]bool // flags given on the command line
@@ -75,6 +87,23 @@ type report struct {
 	Prediction  *shown          `json:"prediction,omitempty"`
 	Predictions []shown         `json:"predictions,omitempty"` // -predict: one per line that is not a comment
 	Attention   [][][][]float64 `json:"attention,omitempty"`   // [layer][head][query][key]
+	Alignment   *alignment      `json:"alignment,omitempty"`
+}
+
+// alignment is every head's score against the task's alignment rule
+// (train.Alignment).
+type alignment struct {
+	Scores    [][]float64 `json:"scores"`    // [layer][head]: mean attention weight on the source position
+	Chance    float64     `json:"chance"`    // a uniform head's score: the mean of 1/n
+	Positions int         `json:"positions"` // query positions scored
+	Best      headScore   `json:"best"`
+}
+
+// headScore names one head and its score.
+type headScore struct {
+	Layer int     `json:"layer"`
+	Head  int     `json:"head"`
+	Score float64 `json:"score"`
 }
 
 // shown is one example with the model's prediction.
@@ -102,10 +131,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.predict, "predict", "", "predict for each line of `file` (- for stdin): prints \"input TAB prediction\" a line, in order;\n# lines are skipped, blank lines give blank lines, text after a TAB is ignored")
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
 	fs.StringVar(&o.attentionPNG, "attention-png", "", "with -input: draw every head's attention weights as heat maps into `file`.png")
+	fs.StringVar(&o.curves, "curves", "", "redraw `run`/curves.png from the run directory's metrics.jsonl, and nothing else\n(needs no loadable checkpoint)")
+	fs.StringVar(&o.curvesOut, "o", "", "with -curves: write the picture to `file` instead")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there\n(-predict: its \"predictions\" array has an entry per line that is not a comment)")
 	set, err := cli.Parse(fs, args, stderr, func(w io.Writer) {
-		fmt.Fprintf(w, "usage: eval -ckpt DIR [-split val|test | -data FILE | -len N | -input TOKENS | -predict FILE] [flags]\n\n"+
-			"Evaluates a checkpoint on held-out data, or predicts for inputs. Flags:\n")
+		fmt.Fprintf(w, "usage: eval -ckpt DIR [-split val|test | -data FILE | -len N | -input TOKENS | -predict FILE] [flags]\n"+
+			"       eval -curves RUN [-o FILE]\n\n"+
+			"Evaluates a checkpoint on held-out data, or predicts for inputs, or redraws a run's\n"+
+			"training curves. Flags:\n")
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(stderr, "\nGive at most one of -split, -data, -len, -input and -predict; a flag that does not\n"+
@@ -118,6 +151,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	o.set = set
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.set["curves"] {
+		return o, checkCurvesFlags(o)
+	}
+	if o.set["o"] {
+		return o, errors.New("-o names the picture -curves draws; give -curves RUN")
 	}
 	if o.ckpt == "" {
 		return o, errors.New("-ckpt DIR is required")
@@ -156,13 +195,33 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
+// checkCurvesFlags rejects, beside -curves, any flag but -o: -curves reads
+// only the run's metrics, so the others would be ignored.
+func checkCurvesFlags(o options) error {
+	if o.curves == "" {
+		return errors.New("-curves is empty: give a run directory")
+	}
+	if o.set["o"] && o.curvesOut == "" {
+		return errors.New("-o is empty: give a file name")
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.set)) {
+		if name != "curves" && name != "o" {
+			return fmt.Errorf("-curves redraws a run's curves from its metrics alone; it does not take -%s", name)
+		}
+	}
+	return nil
+}
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
+	if o.curves != "" {
+		return redrawCurves(o.curves, o.curvesOut, stdout)
+	}
 	if o.attentionPNG != "" {
-		if err := checkWritable(o.attentionPNG); err != nil {
+		if err := checkWritable("-attention-png", o.attentionPNG); err != nil {
 			return err
 		}
 	}
@@ -191,7 +250,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	default:
-		if err := evaluate(ev, ck, in, out, o, &rep); err != nil {
+		if err := evaluate(ev, ck, in, out, o, &rep, stderr); err != nil {
 			return err
 		}
 	}
@@ -209,8 +268,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// evaluate computes metrics over a split, a -len test or a -data file.
-func evaluate(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report) error {
+// evaluate computes metrics over a split, a -len test or a -data file, and
+// for a split or -len test the heads' alignment.
+func evaluate(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
 	var exs []data.Example
 	var err error
 	switch {
@@ -243,7 +303,40 @@ func evaluate(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o 
 	for i := 0; i < o.show && i < len(exs); i++ {
 		rep.Examples = append(rep.Examples, show(exs[i], preds[i], in, out))
 	}
+	if o.data == "" {
+		if rep.Alignment, err = measureAlignment(ev, ck.Config, exs); errors.Is(err, train.ErrGraphTooLarge) {
+			fmt.Fprintf(stderr, "eval: no alignment scores: %v\n", err)
+		} else if err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// measureAlignment scores every head on exs, examples of the run's task,
+// against the task's alignment rule (data.AlignerOf). A file run, a task
+// without a rule and a model without attention get nil and no error.
+func measureAlignment(ev *train.Evaluator, cfg train.Config, exs []data.Example) (*alignment, error) {
+	if cfg.Data != "" {
+		return nil, nil
+	}
+	task, err := data.NewTask(cfg.Task, cfg.Symbols)
+	if err != nil {
+		return nil, err
+	}
+	rule, ok := data.AlignerOf(task)
+	if !ok {
+		return nil, nil
+	}
+	al, err := train.MeasureAlignment(ev.Attention, exs, rule)
+	if errors.Is(err, train.ErrNoAttention) || err == nil && al.Positions() == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	l, h, s := al.Best()
+	return &alignment{Scores: al.Scores(), Chance: al.Chance(), Positions: al.Positions(), Best: headScore{l, h, s}}, nil
 }
 
 // checkReserved rejects the specials' spellings in a user's tokens: they
@@ -413,6 +506,7 @@ func emit(stdout io.Writer, o options, rep report) error {
 		}
 		fmt.Fprintln(stdout)
 	}
+	printAlignment(stdout, rep.Alignment)
 	for _, ex := range rep.Examples {
 		mark := "ok"
 		if !*ex.Correct {
@@ -434,6 +528,28 @@ func markWrong(pred, target []string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// printAlignment prints the heads' scores as a table, layers down and
+// heads across, and names the best.
+func printAlignment(w io.Writer, al *alignment) {
+	if al == nil {
+		return
+	}
+	fmt.Fprintf(w, "alignment (mean attention on the position the answer comes from, %d positions):\n%9s", al.Positions, "")
+	for h := range al.Scores[0] {
+		fmt.Fprintf(w, "%8s", fmt.Sprintf("head %d", h))
+	}
+	fmt.Fprintln(w)
+	for l, row := range al.Scores {
+		fmt.Fprintf(w, "%9s", fmt.Sprintf("layer %d", l))
+		for _, s := range row {
+			fmt.Fprintf(w, "%8.2f", s)
+		}
+		fmt.Fprintln(w)
+	}
+	b := al.Best
+	fmt.Fprintf(w, "best head: layer %d head %d, %.2f (chance %.2f)\n", b.Layer, b.Head, b.Score, al.Chance)
 }
 
 func printAttention(w io.Writer, att [][][][]float64, toks []string) {
