@@ -31,7 +31,8 @@
 // against a task's alignment), curves.go (loss curves).
 //
 // For studying a run: WriteCurves draws a run directory's metrics.jsonl as
-// loss, accuracy, learning-rate and gradient-norm curves, and Alignment
+// loss, accuracy, learning-rate and gradient-norm curves (Run leaves one,
+// CurvesFile, in every run directory when it ends), and Alignment
 // scores each attention head by the weight it puts where a task's
 // data.Aligner says the answer comes from, against the chance level.
 package train
