@@ -225,25 +225,25 @@ func TestMeasureAlignmentWithModel(t *testing.T) {
 	}
 }
 
-// TestAlignmentWithoutAttention: a model without attention layers has no
-// weights to score; Attention and MeasureAlignment say so with
-// ErrNoAttention, which callers skip quietly.
+// TestAlignmentWithoutAttention: an LSTM has no attention weights to
+// score; Attention and MeasureAlignment say so with ErrNoAttention, which
+// callers skip quietly.
 func TestAlignmentWithoutAttention(t *testing.T) {
-	m, err := NewModel(defaultModelConfig(data.Tagging), rand.New(rand.NewPCG(1, 2)))
+	mc := defaultModelConfig(data.Tagging)
+	mc.Arch, mc.Directions = LSTM, 1
+	m, err := NewModel(mc, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare := *m
-	bare.Encoder = nil
-	ev := NewEvaluator(&bare)
+	ev := NewEvaluator(m)
 	defer ev.Close()
 	task, _ := data.NewTask("copy", 10)
 	a, _ := data.AlignerOf(task)
 	exs := []data.Example{task.Generate(rand.New(rand.NewPCG(1, 1)), 4)}
 	if _, err := ev.Attention(exs[0].Input); !errors.Is(err, ErrNoAttention) {
-		t.Errorf("Attention without attention layers = %v, want ErrNoAttention", err)
+		t.Errorf("Attention of an LSTM = %v, want ErrNoAttention", err)
 	}
 	if _, err := MeasureAlignment(ev.Attention, exs, a); !errors.Is(err, ErrNoAttention) {
-		t.Errorf("MeasureAlignment without attention layers = %v, want ErrNoAttention", err)
+		t.Errorf("MeasureAlignment of an LSTM = %v, want ErrNoAttention", err)
 	}
 }

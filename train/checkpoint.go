@@ -262,10 +262,15 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 
 // minParams is a lower bound of a model's parameter count, in float64 so
 // that absurd sizes cannot overflow: the embedding, any learned positions,
-// and per layer one D×D attention projection and one D×F feed-forward matrix.
+// and per layer one D×D attention projection and one D×F feed-forward
+// matrix, or an LSTM's four D×D recurrent matrices.
 func minParams(mc ModelConfig) float64 {
 	d := float64(mc.DModel)
-	n := float64(mc.InVocab)*d + float64(mc.Layers)*(d*d+d*float64(mc.DFF))
+	perLayer := d*d + d*float64(mc.DFF)
+	if mc.Arch.IsLSTM() {
+		perLayer = 4 * d * d
+	}
+	n := float64(mc.InVocab)*d + float64(mc.Layers)*perLayer
 	if mc.Positional == layers.Learned {
 		n += float64(mc.MaxLen) * d
 	}

@@ -36,7 +36,11 @@ type Config struct {
 	ValExamples  int `json:"val_examples"`
 	TestExamples int `json:"test_examples"`
 
-	// Model.
+	// Model. For an LSTM, d_model is the hidden size (and the embedding's
+	// width), layers its depth; heads, d_ff, activation, norm and pos are
+	// the transformer's alone.
+	Model      Arch                 `json:"model,omitempty"`      // transformer (the default) or lstm
+	Directions int                  `json:"directions,omitempty"` // an LSTM's: 1, or 2 for bidirectional
 	DModel     int                  `json:"d_model"`
 	Heads      int                  `json:"heads"`
 	Layers     int                  `json:"layers"`
@@ -91,6 +95,9 @@ const AutoWarmup = -1
 func (c Config) resolve(ds *Dataset) Config {
 	if c.Warmup == AutoWarmup {
 		c.Warmup = min(100, c.Steps/10)
+	}
+	if c.Model.IsLSTM() && c.Directions == 0 {
+		c.Directions = 2 // the encoder sees the whole sequence, as attention does
 	}
 	if c.Data != "" && c.Len == 0 && ds != nil {
 		c.Len = ds.MaxLen
@@ -153,8 +160,11 @@ func (c Config) Validate() error {
 	check(c.Data != "" || c.Test == "", "test", "{-test} needs {-data}")
 	check(c.ValExamples > 0 && c.TestExamples > 0, "val_examples", "{val_examples} and {test_examples} must be positive, got %d and %d", c.ValExamples, c.TestExamples)
 	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d_model", "{d_model}, heads, layers and {d_ff} must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
-	check(c.Heads <= 0 || c.DModel%c.Heads == 0, "d_model", "{d_model} %d is not divisible by heads %d", c.DModel, c.Heads)
+	check(c.Heads <= 0 || c.DModel%c.Heads == 0 || c.Model.IsLSTM(), "d_model", "{d_model} %d is not divisible by heads %d", c.DModel, c.Heads)
 	check(c.Dropout >= 0 && c.Dropout < 1, "dropout", "dropout must be in [0, 1), got %g", c.Dropout)
+	check(c.Model == "" || c.Model == Transformer || c.Model == LSTM, "model", "unknown model %q (want transformer or lstm)", string(c.Model))
+	check(c.Model.IsLSTM() && c.Directions >= 0 && c.Directions <= 2 || !c.Model.IsLSTM() && c.Directions == 0, "directions",
+		"directions must be 1 or 2 for an lstm (0: 2) and unset for a transformer, got %d", c.Directions)
 	if err := c.Activation.Check(); err != nil {
 		errs = append(errs, err)
 	}
@@ -357,6 +367,7 @@ func (c Config) modelConfig(kind data.Kind, in, out int) ModelConfig {
 		Kind: kind, InVocab: in, OutVocab: out, MaxLen: c.Len,
 		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
 		Activation: c.Activation, Norm: c.Norm, Positional: c.Positional, Dtype: c.Dtype.Tensor(),
+		Arch: c.Model, Directions: c.Directions,
 	}
 }
 

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/qkv-dev/qkv/data"
@@ -11,10 +10,6 @@ import (
 // evalBatch is the largest batch an evaluation graph is built for, however
 // much memory would allow.
 const evalBatch = 250
-
-// ErrNoAttention is returned by Evaluator.Attention for a model that has
-// no attention weights to read: one without attention layers.
-var ErrNoAttention = errors.New("the model has no attention weights")
 
 // Metrics summarise a model's predictions on a set of examples.
 type Metrics struct {
@@ -210,12 +205,9 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 
 // Attention runs one input sequence and returns each layer's attention
 // weights, [layer][head][query][key]. The input is checked as Predict
-// checks each of its inputs. A model without attention layers gives an
+// checks each of its inputs. A model without attention (an LSTM) gives an
 // error wrapping ErrNoAttention.
 func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
-	if e.attentionLayers() == 0 {
-		return nil, fmt.Errorf("train: attention: %w", ErrNoAttention)
-	}
 	ex, err := e.unscored(input)
 	if err != nil {
 		return nil, fmt.Errorf("train: attention: %w", err)
@@ -242,7 +234,7 @@ func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
 		return nil, err
 	}
 	h := e.model.cfg.Heads
-	out := make([][][][]float64, e.attentionLayers())
+	out := make([][][][]float64, len(e.model.Encoder.Layers))
 	for l := range out {
 		w := nn.ToFloat64s(g.Prog.Output(1 + l)) // [1,H,T,T]
 		out[l] = make([][][]float64, h)
@@ -254,15 +246,6 @@ func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
 		}
 	}
 	return out, nil
-}
-
-// attentionLayers returns how many layers of attention weights the
-// model's graphs give: 0 for a model without attention.
-func (e *Evaluator) attentionLayers() int {
-	if e.model.Encoder == nil {
-		return 0
-	}
-	return len(e.model.Encoder.Layers)
 }
 
 // Logits runs exs through the model and returns the raw logits of each

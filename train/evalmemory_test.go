@@ -54,15 +54,18 @@ func TestGraphBytesCovers(t *testing.T) {
 		norm, drop       bool
 		pos              layers.Positional
 		kind             data.Kind
+		arch             Arch
 	}{
-		{16, 128, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging},
-		{4, 256, 32, 8, 1, 64, true, false, layers.Learned, data.Tagging},
-		{250, 12, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging},
-		{16, 128, 64, 4, 2, 128, true, true, layers.NoPosition, data.Classification},
-		{2, 512, 64, 4, 2, 128, false, true, layers.Sinusoidal, data.Tagging},
+		{16, 128, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging, Transformer},
+		{4, 256, 32, 8, 1, 64, true, false, layers.Learned, data.Tagging, Transformer},
+		{250, 12, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging, Transformer},
+		{16, 128, 64, 4, 2, 128, true, true, layers.NoPosition, data.Classification, Transformer},
+		{2, 512, 64, 4, 2, 128, false, true, layers.Sinusoidal, data.Tagging, Transformer},
+		{16, 64, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging, LSTM},
+		{8, 32, 32, 4, 1, 128, false, true, layers.Sinusoidal, data.Classification, LSTM},
 	} {
 		mc := ModelConfig{Kind: c.kind, InVocab: 12, OutVocab: 30, MaxLen: c.t, DModel: c.d, Heads: c.h, Layers: c.l, DFF: c.f,
-			Activation: layers.GELU, Norm: map[bool]layers.NormPlacement{false: layers.PostNorm, true: layers.PreNorm}[c.norm], Positional: c.pos, Dtype: tensor.Float32}
+			Activation: layers.GELU, Norm: map[bool]layers.NormPlacement{false: layers.PostNorm, true: layers.PreNorm}[c.norm], Positional: c.pos, Dtype: tensor.Float32, Arch: c.arch}
 		if c.drop {
 			mc.Dropout = 0.1
 		}

@@ -53,20 +53,31 @@ func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample
 	}
 	act += targets
 	act += 2 * T * D // embedding; embedding plus positions
-	// Per layer: Q, K, V, the heads' mix, the output projection, two
-	// residual sums, two norms and the feed-forward output [T,D]; the
-	// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
-	act += L * (10*T*D + 2*H*T*T + 2*T*F)
-	if mc.Norm == layers.PreNorm {
-		act += T * D // final norm
+	if mc.Arch.IsLSTM() {
+		// Per layer and direction: the input projection, the gates before
+		// and after their nonlinearities [T,4D] each, the states h and c,
+		// tanh(c) and the output [T,D], as the scan op records them for its
+		// backward pass, and their float64 working copies; the layer's
+		// output [T,D·dirs]. (Measured: about 24·T·D per direction.)
+		dirs := int64(max(mc.Directions, 1))
+		act += L * (dirs*26*T*D + dirs*T*D)
+		act += dirs*T*D + logits
+	} else {
+		// Per layer: Q, K, V, the heads' mix, the output projection, two
+		// residual sums, two norms and the feed-forward output [T,D]; the
+		// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
+		act += L * (10*T*D + 2*H*T*T + 2*T*F)
+		if mc.Norm == layers.PreNorm {
+			act += T * D // final norm
+		}
+		act += T*D + logits // reshaped or pooled encoder output; logits
 	}
-	act += T*D + logits // reshaped or pooled encoder output; logits
 	var weightsRead int64
 	if weights {
 		weightsRead = L * H * T * T
 	}
 	fixedElems := T * D // a sinusoidal or learned table [T,D]
-	if mc.Positional == layers.NoPosition {
+	if mc.Positional == layers.NoPosition || mc.Arch.IsLSTM() {
 		fixedElems = 0
 	}
 
@@ -91,6 +102,18 @@ func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample
 // paramCount counts mc's parameters, as NewModel makes them.
 func paramCount(mc ModelConfig) int64 {
 	D, F, L := int64(mc.DModel), int64(mc.DFF), int64(mc.Layers)
+	if mc.Arch.IsLSTM() {
+		dirs := int64(max(mc.Directions, 1))
+		n := int64(mc.InVocab)*D + dirs*D*int64(mc.OutVocab) + int64(mc.OutVocab)
+		for l := range L {
+			in := D
+			if l > 0 {
+				in = dirs * D
+			}
+			n += dirs * (4*D*(in+D) + 8*D)
+		}
+		return n
+	}
 	n := int64(mc.InVocab)*D + D*int64(mc.OutVocab) + int64(mc.OutVocab)
 	if mc.Positional == layers.Learned {
 		n += int64(mc.MaxLen) * D

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
@@ -32,15 +33,19 @@ type ModelConfig struct {
 	Norm       layers.NormPlacement
 	Positional layers.Positional
 	Dtype      tensor.Dtype
+	Arch       Arch // Transformer (also the zero value) or LSTM
+	Directions int  // an LSTM's: 1, or 2 for bidirectional
 }
 
-// Model is embedding → positional encoding → encoder → head. A tagging head
-// is a linear map at every position; a classification head is a linear map
-// of the mean over unpadded positions.
+// Model is embedding → positional encoding → encoder → head, or for the
+// recurrent baseline embedding → LSTM → head. A tagging head is a linear
+// map at every position; a classification head is a linear map of the mean
+// over unpadded positions.
 type Model struct {
 	Embed   *layers.Embedding
-	Pos     *layers.PositionalEncoding
-	Encoder *layers.Encoder
+	Pos     *layers.PositionalEncoding // nil for an LSTM, which knows order
+	Encoder *layers.Encoder            // nil for an LSTM
+	LSTM    *layers.LSTM               // nil for a transformer
 	Head    *layers.Linear
 	cfg     ModelConfig
 }
@@ -54,6 +59,9 @@ func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
 	}
 	if cfg.InVocab <= 0 || cfg.OutVocab <= 0 {
 		return nil, fmt.Errorf("train: model: vocabulary sizes must be positive, got %d and %d", cfg.InVocab, cfg.OutVocab)
+	}
+	if cfg.Arch.IsLSTM() {
+		return newLSTMModel(cfg, rng)
 	}
 	layer := layers.EncoderLayerConfig{
 		DModel: cfg.DModel, Heads: cfg.Heads, DFF: cfg.DFF, Activation: cfg.Activation,
@@ -82,11 +90,56 @@ func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
 	return m, nil
 }
 
-// Params lists every parameter: embedding, positions, encoder, head.
+// newLSTMModel builds the recurrent baseline: an unscaled embedding of
+// width d_model, an LSTM of hidden size d_model, and the head over its
+// d_model·directions outputs.
+func newLSTMModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
+	dirs := cfg.Directions
+	if dirs == 0 {
+		dirs = 2
+	}
+	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: cfg.InVocab, DModel: cfg.DModel, Dtype: cfg.Dtype}, rng)
+	if err != nil {
+		return nil, err
+	}
+	lstm, err := layers.NewLSTM("lstm", layers.LSTMConfig{
+		Input: cfg.DModel, Hidden: cfg.DModel, Layers: cfg.Layers, Bidirectional: dirs == 2, Dropout: cfg.Dropout, Dtype: cfg.Dtype,
+	}, rng)
+	if err != nil {
+		return nil, err
+	}
+	head, err := layers.NewLinear("head", layers.LinearConfig{In: cfg.DModel * dirs, Out: cfg.OutVocab, Dtype: cfg.Dtype}, rng)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Embed: emb, LSTM: lstm, Head: head, cfg: cfg}
+	if err := nn.CheckUnique(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Params lists every parameter: embedding, positions, encoder (or LSTM),
+// head.
 func (m *Model) Params() []*nn.Param {
-	ps := append(m.Embed.Params(), m.Pos.Params()...)
-	ps = append(ps, m.Encoder.Params()...)
+	ps := m.Embed.Params()
+	if m.LSTM != nil {
+		ps = append(ps, m.LSTM.Params()...)
+	} else {
+		ps = append(ps, m.Pos.Params()...)
+		ps = append(ps, m.Encoder.Params()...)
+	}
 	return append(ps, m.Head.Params()...)
+}
+
+// NumParams counts the model's weights, the number to match when comparing
+// architectures.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, p := range m.Params() {
+		n += p.Value().Shape().TotalSize()
+	}
+	return n
 }
 
 // Config returns the architecture.
@@ -106,6 +159,10 @@ type Graph struct {
 	// SampleDropout reach it.
 	graph *nn.Graph
 }
+
+// ErrNoAttention is returned for attention weights of a model that has
+// none: the LSTM.
+var ErrNoAttention = errors.New("an LSTM has no attention weights")
 
 // GraphKind says what a graph Build compiles is for.
 type GraphKind int
@@ -151,21 +208,32 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if x, err = m.Pos.Forward(g, x); err != nil {
-		return nil, err
+	if m.Pos != nil {
+		if x, err = m.Pos.Forward(g, x); err != nil {
+			return nil, err
+		}
 	}
 	if x, err = g.Dropout("embed", x, m.cfg.Dropout); err != nil {
 		return nil, err
 	}
-	x, attn, err := m.Encoder.Forward(g, x, keep) // [B,T,D], [B,H,T,T] per layer
+	var attn []*G.Node
+	if m.LSTM != nil {
+		if weights {
+			return nil, fmt.Errorf("train: model: %w", ErrNoAttention)
+		}
+		x, err = m.LSTM.Forward(g, x, keep) // [B,T,D·directions]
+	} else {
+		x, attn, err = m.Encoder.Forward(g, x, keep) // [B,T,D], [B,H,T,T] per layer
+	}
 	if err != nil {
 		return nil, err
 	}
+	width := x.Shape()[2]
 	if m.cfg.Kind == data.Classification {
-		if x, err = nn.MaskedMean(x, keep); err != nil { // [B,D]
+		if x, err = nn.MaskedMean(x, keep); err != nil { // [B,width]
 			return nil, err
 		}
-	} else if x, err = G.Reshape(x, tensor.Shape{b * t, m.cfg.DModel}); err != nil { // [B·T,D]
+	} else if x, err = G.Reshape(x, tensor.Shape{b * t, width}); err != nil { // [B·T,width]
 		return nil, fmt.Errorf("train: model: %w", err)
 	}
 	logits, err := m.Head.Forward(g, x) // [N,V]

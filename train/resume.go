@@ -91,6 +91,9 @@ func (c Config) inherit(run Config) Config {
 	if c.Data != "" && c.Len == 0 {
 		c.Len = run.Len
 	}
+	if c.Model.IsLSTM() && c.Directions == 0 {
+		c.Directions = run.Directions
+	}
 	return c
 }
 

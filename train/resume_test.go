@@ -203,6 +203,16 @@ func TestResumeOtherRuns(t *testing.T) {
 	}{
 		{"parity classification", func(t *testing.T) Config { return resumeConfigFor(t, "parity") }},
 		{"dyck classification", func(t *testing.T) Config { return resumeConfigFor(t, "dyck") }},
+		{"lstm tagging", func(t *testing.T) Config {
+			c := resumeConfigFor(t, "reverse")
+			c.Model = LSTM
+			return c
+		}},
+		{"lstm classification, one direction", func(t *testing.T) Config {
+			c := resumeConfigFor(t, "parity")
+			c.Model, c.Directions = LSTM, 1
+			return c
+		}},
 		{"tagging file", func(t *testing.T) Config {
 			c := resumeConfigFor(t, "")
 			c.Data, c.Len = writeTaggingFile(t, 60), 0

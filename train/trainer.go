@@ -1,9 +1,11 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/nn"
@@ -109,11 +111,23 @@ func (t *Trainer) Step() int { return t.st.Step }
 
 // InitFrom replaces the initial weights of a fresh run with those in the
 // safetensors file at path, matched by name; a missing, extra or
-// differently shaped tensor is an error and changes nothing.
+// differently shaped tensor is an error and changes nothing. When the file
+// sits in a checkpoint directory, the vocabularies saved beside it must be
+// the run's: the same shapes over other tokens would load silently and
+// start the run from weights that mean something else.
 func (t *Trainer) InitFrom(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if vb, err := os.ReadFile(filepath.Join(filepath.Dir(path), fileVocab)); err == nil {
+		var v Vocab
+		if err := json.Unmarshal(vb, &v); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(filepath.Dir(path), fileVocab), err)
+		}
+		if !equalTokens(v, t.vocab) {
+			return fmt.Errorf("%s: its checkpoint's vocabulary (%s) differs from this run's: the weights would mean other tokens", path, filepath.Join(filepath.Dir(path), fileVocab))
+		}
 	}
 	ts, _, err := nn.DecodeSafetensors(b)
 	if err != nil {

@@ -760,3 +760,29 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestInitFromOtherVocabulary checks that -init-from refuses the weights of
+// a checkpoint whose vocabulary differs from the run's even when every
+// shape fits: copy and reverse share their shapes, not their tokens' roles
+// — here the vocabularies differ by a symbol count.
+func TestInitFromOtherVocabulary(t *testing.T) {
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	mustTrain(t, work, tiny("-vocab", "8", "-out", src, "-steps", "4", "-save-every", "4", "-eval-every", "4")...)
+	weights := filepath.Join(src, "step-00000004", "model.safetensors")
+	// Same shapes (8 symbols + 2 specials both ways), other tokens: a data
+	// file over ten other words.
+	data := filepath.Join(work, "words.tsv")
+	var b strings.Builder
+	for i := range 40 {
+		w := []string{"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"}
+		b.WriteString(w[i%8] + " " + w[(i/8)%8] + "\t" + w[i%8] + " " + w[(i/8)%8] + "\n")
+	}
+	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{}, model...), "-data", data, "-len", "6", "-steps", "3", "-init-from", weights, "-out", filepath.Join(work, "dst"))
+	checkUsageError(t, runTrain(t, work, args...), "differs from this run's")
+	// The same vocabulary is taken.
+	mustTrain(t, work, tiny("-vocab", "8", "-out", filepath.Join(work, "same"), "-steps", "3", "-init-from", weights)...)
+}

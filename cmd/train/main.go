@@ -112,7 +112,7 @@ func exitCode(err error) int {
 // bindFlags binds every Config flag to its field of c, with c's values as
 // the defaults -h shows.
 func bindFlags(fs *flag.FlagSet, c *train.Config) {
-	fs.StringVar(&c.Task, "task", c.Task, "generated task: copy, reverse, sort, histogram, recall, parity or dyck (its preset settings apply)")
+	fs.StringVar(&c.Task, "task", c.Task, "generated task: copy, reverse, sort, histogram, recall, lag (lag<k> for distance k), runparity, parity or dyck (its preset settings apply)")
 	fs.StringVar(&c.Data, "data", c.Data, "training `file`: one example per line, input tokens TAB target tokens")
 	fs.StringVar(&c.Val, "val", c.Val, "validation `file` for -data (default: hold out 10% of -data)")
 	fs.StringVar(&c.Test, "test", c.Test, "test `file` for -data (default: hold out another 10% of -data)")
@@ -121,6 +121,8 @@ func bindFlags(fs *flag.FlagSet, c *train.Config) {
 	fs.IntVar(&c.Len, "len", c.Len, "longest sequence the model takes (with -data, default: the longest line of the data, -val and -test files)")
 	fs.IntVar(&c.ValExamples, "val-examples", c.ValExamples, "validation examples of a generated task")
 	fs.IntVar(&c.TestExamples, "test-examples", c.TestExamples, "test examples of a generated task")
+	fs.TextVar(&c.Model, "model", c.Model, "sequence model: transformer (default) or lstm, whose hidden size is -d-model and depth -layers")
+	fs.IntVar(&c.Directions, "directions", c.Directions, "an lstm's directions: 1, or 2 for bidirectional (default 2)")
 	fs.IntVar(&c.DModel, "d-model", c.DModel, "model width d_model")
 	fs.IntVar(&c.Heads, "heads", c.Heads, "attention heads (must divide d-model)")
 	fs.IntVar(&c.Layers, "layers", c.Layers, "encoder layers")
@@ -225,6 +227,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
+		if err := lstmFlags(cfg, g); err != nil {
+			return usageError{err}
+		}
 		if tr, err = newRun(cfg, cfg.RunDir()); err != nil {
 			return usageError{err}
 		}
@@ -239,6 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, note := range tr.Notes() {
 		fmt.Fprintln(stderr, "data: "+note)
 	}
+	fmt.Fprintf(stderr, "model: %s, %d parameters\n", tr.Config().Model, tr.Model().NumParams())
 	fmt.Fprintf(stderr, "run directory: %s\n", tr.Dir())
 	interactive := false
 	if f, ok := stderr.(*os.File); ok && os.Getenv("CI") == "" {
@@ -259,6 +265,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// The run is saved; only the report is lost, and the exit status
 		// must say so.
 		return fmt.Errorf("writing the result (the run is saved in %s): %w", res.Dir, err)
+	}
+	return nil
+}
+
+// transformerOnly are the flags an LSTM has no use for.
+var transformerOnly = []string{"heads", "d-ff", "activation", "norm", "pos"}
+
+// lstmFlags refuses a transformer setting given for an LSTM, which would
+// otherwise be silently ignored.
+func lstmFlags(cfg train.Config, g given) error {
+	if !cfg.Model.IsLSTM() {
+		return nil
+	}
+	for _, name := range transformerOnly {
+		if g.set[name] {
+			return fmt.Errorf("-%s is a transformer setting; an lstm has none (its size is -d-model, its depth -layers, its directions -directions)", name)
+		}
 	}
 	return nil
 }
