@@ -174,3 +174,20 @@ func writeReversals(t *testing.T, n int) string {
 	}
 	return path
 }
+
+// TestNoAlignmentLSTM: a model without attention evaluates a split of a
+// task with an alignment rule as before, without scores.
+func TestNoAlignmentLSTM(t *testing.T) {
+	cfg := runConfig(filepath.Join(t.TempDir(), "lstm"))
+	cfg.Model = train.LSTM
+	cfg.Steps, cfg.EvalEvery, cfg.SaveEvery, cfg.LogEvery = 10, 10, 10, 5
+	dir := trainRun(t, cfg)
+	r := mustEval(t, "-ckpt", dir, "-json")
+	rep := decodeJSON(t, r.stdout)
+	if rep.Metrics == nil || rep.Metrics.Examples != cfg.TestExamples || rep.Alignment != nil || r.stderr != "" {
+		t.Errorf("LSTM -json: metrics %+v, alignment %+v, stderr %q; want metrics of %d examples, no alignment, nothing on stderr", rep.Metrics, rep.Alignment, r.stderr, cfg.TestExamples)
+	}
+	if r := mustEval(t, "-ckpt", dir); strings.Contains(r.stdout, "alignment") {
+		t.Errorf("LSTM text reports alignment:\n%s", r.stdout)
+	}
+}
