@@ -1,0 +1,374 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Float is the element type of a product.
+type Float interface{ float32 | float64 }
+
+// kernelFunc computes the MR×NR tile c = a·b (acc false) or c += a·b (acc
+// true), where a is a packed MR×k sliver (column after column) and b a
+// packed k×NR sliver (row after row). c holds rows of NR elements ldc apart.
+type kernelFunc[T Float] func(k int, a, b, c []T, ldc int, acc bool)
+
+// impl is one element type's blocking and micro-kernel.
+type impl[T Float] struct {
+	mr, nr     int
+	mc, kc, nc int
+	kern       kernelFunc[T]
+	pool       sync.Pool // *buffers[T]
+}
+
+type buffers[T Float] struct {
+	a, b []T
+	tile []T
+}
+
+func (im *impl[T]) buffers() *buffers[T] {
+	if b, ok := im.pool.Get().(*buffers[T]); ok {
+		return b
+	}
+	return &buffers[T]{tile: make([]T, im.mr*im.nr)}
+}
+
+func grow[T Float](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// minParallel is the number of multiply-adds from which a product is split
+// over two or more goroutines; below it the hand-off costs more than it saves.
+const minParallel = 1 << 17
+
+// threads is how many goroutines a large product is split over.
+var threads = runtime.GOMAXPROCS(0)
+
+// Gemm computes c = op(a)·op(b), or c += op(a)·op(b) with acc, where op(a)
+// is m×k (a is k×m when transA), op(b) is k×n (b is n×k when transB) and c is
+// m×n, all row-major with leading dimensions lda, ldb and ldc.
+func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, acc bool, c []T, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	im := implFor[T]()
+	if k <= 0 {
+		if !acc {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	p := Args[T]{TransA: transA, TransB: transB, M: m, N: n, K: k, A: a, LDA: lda, B: b, LDB: ldb, C: c, LDC: ldc, Acc: acc}
+	nt := threads
+	if m*n*k < minParallel || nt < 2 {
+		im.serial(&p)
+		return
+	}
+	parts := split(&p, nt, im.mr, im.nr)
+	var wg sync.WaitGroup
+	for _, q := range parts[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			im.serial(&q)
+		}()
+	}
+	im.serial(&parts[0])
+	wg.Wait()
+}
+
+// Args is one product for Batch: C = op(A)·op(B), or C += with Acc.
+type Args[T Float] struct {
+	TransA, TransB bool
+	M, N, K        int
+	A              []T
+	LDA            int
+	B              []T
+	LDB            int
+	C              []T
+	LDC            int
+	Acc            bool
+}
+
+// Batch computes count independent products, the i-th described by at(i),
+// spreading them over the cores. It is meant for many small products such as
+// the per-head matrices of attention; each is done by one goroutine.
+func Batch[T Float](count int, at func(i int) Args[T]) {
+	if count <= 0 {
+		return
+	}
+	im := implFor[T]()
+	run := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			p := at(i)
+			if p.M <= 0 || p.N <= 0 {
+				continue
+			}
+			checkArgs(p.TransA, p.TransB, p.M, p.N, p.K, len(p.A), p.LDA, len(p.B), p.LDB, len(p.C), p.LDC)
+			if p.K <= 0 {
+				if !p.Acc {
+					for r := 0; r < p.M; r++ {
+						clear(p.C[r*p.LDC : r*p.LDC+p.N])
+					}
+				}
+				continue
+			}
+			im.serial(&p)
+		}
+	}
+	first := at(0)
+	nt := min(threads, count)
+	if nt < 2 || count*first.M*first.N*max(first.K, 1) < minParallel {
+		run(0, count)
+		return
+	}
+	var wg sync.WaitGroup
+	for t := 1; t < nt; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(t*count/nt, (t+1)*count/nt)
+		}()
+	}
+	run(0, count/nt)
+	wg.Wait()
+}
+
+// split cuts a product into nt parts along its longer output dimension, at
+// multiples of the micro-tile so no part has more edge tiles than needed.
+func split[T Float](p *Args[T], nt, mr, nr int) []Args[T] {
+	parts := make([]Args[T], 0, nt)
+	if p.M/mr >= p.N/nr {
+		blocks := (p.M + mr - 1) / mr
+		nt = min(nt, blocks)
+		for t := 0; t < nt; t++ {
+			lo, hi := t*blocks/nt*mr, min((t+1)*blocks/nt*mr, p.M)
+			q := *p
+			q.M = hi - lo
+			if p.TransA {
+				q.A = p.A[lo:]
+			} else {
+				q.A = p.A[lo*p.LDA:]
+			}
+			q.C = p.C[lo*p.LDC:]
+			parts = append(parts, q)
+		}
+		return parts
+	}
+	blocks := (p.N + nr - 1) / nr
+	nt = min(nt, blocks)
+	for t := 0; t < nt; t++ {
+		lo, hi := t*blocks/nt*nr, min((t+1)*blocks/nt*nr, p.N)
+		q := *p
+		q.N = hi - lo
+		if p.TransB {
+			q.B = p.B[lo*p.LDB:]
+		} else {
+			q.B = p.B[lo:]
+		}
+		q.C = p.C[lo:]
+		parts = append(parts, q)
+	}
+	return parts
+}
+
+func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if k > 0 && (lda < max(ac, 1) || la < (ar-1)*lda+ac) {
+		panic("gemm: a is too short for its shape and stride")
+	}
+	if k > 0 && (ldb < max(bc, 1) || lb < (br-1)*ldb+bc) {
+		panic("gemm: b is too short for its shape and stride")
+	}
+	if ldc < max(n, 1) || lc < (m-1)*ldc+n {
+		panic("gemm: c is too short for its shape and stride")
+	}
+}
+
+// serial computes one product on the calling goroutine.
+func (im *impl[T]) serial(p *Args[T]) {
+	buf := im.buffers()
+	defer im.pool.Put(buf)
+	mr, nr := im.mr, im.nr
+	m, n, k := p.M, p.N, p.K
+	for jc := 0; jc < n; jc += im.nc {
+		nc := min(im.nc, n-jc)
+		ncr := (nc + nr - 1) / nr * nr
+		for pc := 0; pc < k; pc += im.kc {
+			kc := min(im.kc, k-pc)
+			acc := p.Acc || pc > 0
+			buf.b = grow(buf.b, ncr*kc)
+			packB(buf.b, p.B, p.LDB, p.TransB, pc, kc, jc, nc, nr)
+			for ic := 0; ic < m; ic += im.mc {
+				mc := min(im.mc, m-ic)
+				mcr := (mc + mr - 1) / mr * mr
+				buf.a = grow(buf.a, mcr*kc)
+				packA(buf.a, p.A, p.LDA, p.TransA, ic, mc, pc, kc, mr)
+				for jr := 0; jr < nc; jr += nr {
+					nrr := min(nr, nc-jr)
+					bs := buf.b[jr*kc : (jr+nr)*kc]
+					for ir := 0; ir < mc; ir += mr {
+						mrr := min(mr, mc-ir)
+						as := buf.a[ir*kc : (ir+mr)*kc]
+						off := (ic+ir)*p.LDC + jc + jr
+						if mrr == mr && nrr == nr {
+							im.kern(kc, as, bs, p.C[off:], p.LDC, acc)
+							continue
+						}
+						im.kern(kc, as, bs, buf.tile, nr, false)
+						for i := 0; i < mrr; i++ {
+							dst := p.C[off+i*p.LDC : off+i*p.LDC+nrr]
+							src := buf.tile[i*nr : i*nr+nrr]
+							if acc {
+								for j, v := range src {
+									dst[j] += v
+								}
+							} else {
+								copy(dst, src)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies op(a)[i0:i0+mc, p0:p0+kc] into dst as MR-tall slivers, each
+// stored column after column, padding the last sliver with zeros.
+func packA[T Float](dst, a []T, lda int, trans bool, i0, mc, p0, kc, mr int) {
+	for ir := 0; ir < mc; ir += mr {
+		mrr := min(mr, mc-ir)
+		d := dst[ir*kc : (ir+mr)*kc]
+		if trans { // op(a)(i, p) = a[p, i]: each column of the sliver is contiguous
+			for p := 0; p < kc; p++ {
+				src := a[(p0+p)*lda+i0+ir:]
+				col := d[p*mr : p*mr+mr]
+				copy(col, src[:mrr])
+				clear(col[mrr:])
+			}
+			continue
+		}
+		for i := 0; i < mrr; i++ {
+			src := a[(i0+ir+i)*lda+p0 : (i0+ir+i)*lda+p0+kc]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		for i := mrr; i < mr; i++ {
+			for p := 0; p < kc; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB copies op(b)[p0:p0+kc, j0:j0+nc] into dst as NR-wide slivers, each
+// stored row after row, padding the last sliver with zeros.
+func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
+	for jr := 0; jr < nc; jr += nr {
+		nrr := min(nr, nc-jr)
+		d := dst[jr*kc : (jr+nr)*kc]
+		if !trans { // op(b)(p, j) = b[p, j]: each row of the sliver is contiguous
+			for p := 0; p < kc; p++ {
+				row := d[p*nr : p*nr+nr]
+				copy(row, b[(p0+p)*ldb+j0+jr:][:nrr])
+				clear(row[nrr:])
+			}
+			continue
+		}
+		for j := 0; j < nrr; j++ {
+			src := b[(j0+jr+j)*ldb+p0 : (j0+jr+j)*ldb+p0+kc]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := nrr; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// kernelGo is the portable micro-kernel over the same packed layout.
+func kernelGo[T Float](mr, nr int) kernelFunc[T] {
+	return func(k int, a, b, c []T, ldc int, acc bool) {
+		var accum [8 * 16]T
+		t := accum[:mr*nr]
+		for p := 0; p < k; p++ {
+			ap := a[p*mr : p*mr+mr]
+			bp := b[p*nr : p*nr+nr]
+			for i, av := range ap {
+				row := t[i*nr : i*nr+nr]
+				for j, bv := range bp {
+					row[j] += av * bv
+				}
+			}
+		}
+		for i := 0; i < mr; i++ {
+			dst := c[i*ldc : i*ldc+nr]
+			src := t[i*nr : i*nr+nr]
+			if acc {
+				for j, v := range src {
+					dst[j] += v
+				}
+			} else {
+				copy(dst, src)
+			}
+		}
+	}
+}
+
+var (
+	f32 = &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072}
+	f64 = &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048}
+	// portable versions with the same blocking, for tests and fallback.
+	f32Go = &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, kern: kernelGo[float32](6, 16)}
+	f64Go = &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048, kern: kernelGo[float64](6, 8)}
+)
+
+func init() {
+	f32.kern, f64.kern = f32Go.kern, f64Go.kern
+	if k32, k64, ok := asmKernels(); ok {
+		f32.kern, f64.kern = k32, k64
+	}
+}
+
+// usePortable is set by tests to route every product through the Go kernel.
+var usePortable bool
+
+func implFor[T Float]() *impl[T] {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		if usePortable {
+			return any(f32Go).(*impl[T])
+		}
+		return any(f32).(*impl[T])
+	default:
+		if usePortable {
+			return any(f64Go).(*impl[T])
+		}
+		return any(f64).(*impl[T])
+	}
+}
+
+// Accelerated reports whether the assembly micro-kernels are in use.
+func Accelerated() bool {
+	_, _, ok := asmKernels()
+	return ok
+}
