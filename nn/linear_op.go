@@ -50,13 +50,10 @@ func linearFwd[T Float](y []T, in [][]T, s []tensor.Shape) error {
 	x, w, b := in[0], in[1], in[2]
 	o, i := s[1][0], s[1][1]
 	n := len(x) / i
-	gemm(false, true, n, o, i, x, i, w, i, y, o)
 	for r := 0; r < n; r++ {
-		row := y[r*o : (r+1)*o]
-		for j := range row {
-			row[j] += b[j]
-		}
+		copy(y[r*o:(r+1)*o], b)
 	}
+	gemmAcc(false, true, n, o, i, x, i, w, i, true, y, o)
 	return nil
 }
 
