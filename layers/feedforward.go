@@ -78,7 +78,7 @@ func (f *FeedForward) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	if f.cfg.Activation == GELU {
 		h, err = nn.GELU(h)
 	} else {
-		h, err = G.Rectify(h)
+		h, err = nn.ReLU(h)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("layers: feed-forward %q: %w", f.name, err)

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 
 	G "gorgonia.org/gorgonia"
@@ -49,6 +50,78 @@ func geluGrad[T Float](gx []T, in [][]T, _ []tensor.Shape) error {
 		cdf := 0.5 * (1 + math.Erf(xf/math.Sqrt2))
 		pdf := math.Exp(-0.5*xf*xf) / math.Sqrt(2*math.Pi)
 		gx[i] = T(float64(gy[i]) * (cdf + xf*pdf))
+	}
+	return nil
+}
+
+// ReLU returns max(x, 0) element-wise, as torch.relu. Its gradient passes
+// gy where the output is positive, as PyTorch's threshold_backward does.
+func ReLU(x *G.Node) (*G.Node, error) {
+	op := &customOp{
+		name:    "ReLU",
+		inDims:  dimsOf(x),
+		outDims: x.Dims(),
+		shape:   sameShape,
+		k:       kernelOf(reluFwd[float32], reluFwd[float64]),
+		wrt:     []bool{true},
+		diff: func(_ G.Nodes, y, gy *G.Node) (G.Nodes, error) {
+			gx, err := apply(&customOp{
+				name:    "ReLUGrad",
+				inDims:  dimsOf(y, gy),
+				outDims: y.Dims(),
+				shape:   sameShape,
+				k:       kernelOf(reluGrad[float32], reluGrad[float64]),
+			}, y, gy)
+			return G.Nodes{gx}, err
+		},
+	}
+	return apply(op, x)
+}
+
+func reluFwd[T Float](y []T, in [][]T, _ []tensor.Shape) error {
+	x := in[0][:len(y)]
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+	return nil
+}
+
+// reluGrad: gx = gy where y > 0, else 0.
+func reluGrad[T Float](gx []T, in [][]T, _ []tensor.Shape) error {
+	y, gy := in[0][:len(gx)], in[1][:len(gx)]
+	for i, v := range y {
+		if v > 0 {
+			gx[i] = gy[i]
+		} else {
+			gx[i] = 0
+		}
+	}
+	return nil
+}
+
+// Add returns x + y for tensors of one shape: the residual connection.
+func Add(x, y *G.Node) (*G.Node, error) {
+	if !x.Shape().Eq(y.Shape()) {
+		return nil, fmt.Errorf("nn: add: shapes %v and %v differ", x.Shape(), y.Shape())
+	}
+	op := &customOp{
+		name:    "Add",
+		inDims:  dimsOf(x, y),
+		outDims: x.Dims(),
+		shape:   sameShape,
+		k:       kernelOf(addFwd[float32], addFwd[float64]),
+		wrt:     []bool{true, true},
+		diff: func(_ G.Nodes, _, gy *G.Node) (G.Nodes, error) {
+			return G.Nodes{gy, gy}, nil
+		},
+	}
+	return apply(op, x, y)
+}
+
+func addFwd[T Float](z []T, in [][]T, _ []tensor.Shape) error {
+	x, y := in[0][:len(z)], in[1][:len(z)]
+	for i := range z {
+		z[i] = x[i] + y[i]
 	}
 	return nil
 }
