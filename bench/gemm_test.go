@@ -18,14 +18,19 @@ var gemmShapes = []struct {
 	transA, transB bool
 	m, n, k        int
 }{
-	{"proj_2048x256x256", false, true, 2048, 256, 256},     // x·Wᵀ
-	{"ff1_2048x1024x256", false, true, 2048, 1024, 256},    // x·W1ᵀ
-	{"ff2_2048x256x1024", false, true, 2048, 256, 1024},    // h·W2ᵀ
-	{"gradX_2048x256x1024", false, false, 2048, 256, 1024}, // gy·W
-	{"gradW_1024x256x2048", true, false, 1024, 256, 2048},  // gyᵀ·x
-	{"head_64x64x32", false, true, 64, 64, 32},             // Q_h·K_hᵀ
-	{"default_proj_384x64x64", false, true, 384, 64, 64},   // default model
-	{"default_gradW_64x64x384", true, false, 64, 64, 384},  // default model
+	{"proj_2048x256x256", false, true, 2048, 256, 256},      // x·Wᵀ
+	{"ff1_2048x1024x256", false, true, 2048, 1024, 256},     // x·W1ᵀ
+	{"ff2_2048x256x1024", false, true, 2048, 256, 1024},     // h·W2ᵀ
+	{"gradX_2048x256x1024", false, false, 2048, 256, 1024},  // gy·W
+	{"gradW_1024x256x2048", true, false, 1024, 256, 2048},   // gyᵀ·x
+	{"head_64x64x32", false, true, 64, 64, 32},              // Q_h·K_hᵀ
+	{"small_head_32x32x16", false, true, 32, 32, 16},        // small model Q_h·K_hᵀ
+	{"small_mix_32x16x32", false, false, 32, 16, 32},        // small model S·V_h
+	{"small_mixT_32x16x32", true, false, 32, 16, 32},        // small model Sᵀ·gO_h
+	{"small_ff_2048x256x64", false, true, 2048, 256, 64},    // small model x·W1ᵀ
+	{"small_gradW_256x64x2048", true, false, 256, 64, 2048}, // small model gyᵀ·x
+	{"default_proj_384x64x64", false, true, 384, 64, 64},    // default model
+	{"default_gradW_64x64x384", true, false, 64, 64, 384},   // default model
 }
 
 // BenchmarkGemm reports GFLOP/s of qkv's GEMM and of gonum's pure-Go Sgemm

@@ -9,9 +9,12 @@ import (
 type Float interface{ float32 | float64 }
 
 // kernelFunc computes the MR×NR tile c = a·b (acc false) or c += a·b (acc
-// true), where a is a packed MR×k sliver (column after column) and b a
-// packed k×NR sliver (row after row). c holds rows of NR elements ldc apart.
-type kernelFunc[T Float] func(k int, a, b, c []T, ldc int, acc bool)
+// true), where a is an MR×k sliver whose element (i, p) is a[i·rsA + p·csA]
+// and b a k×NR sliver whose row p starts at b[p·csB]. A packed A sliver has
+// rsA = 1, csA = MR; a packed B sliver csB = NR; rows of a row-major A or B
+// can be read in place with their leading dimension as stride. c holds rows
+// of NR elements ldc apart.
+type kernelFunc[T Float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, acc bool)
 
 // impl is one element type's blocking and micro-kernel.
 type impl[T Float] struct {
@@ -199,11 +202,19 @@ func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 }
 
 // serial computes one product on the calling goroutine.
+//
+// Slivers of a non-transposed A are read in place: their rows are
+// contiguous, so packing would only copy them. Slivers of a non-transposed B
+// are read in place when the product has few row slivers to reuse a packed
+// panel over. Partial slivers at the edges are always packed, padded with
+// zeros.
 func (im *impl[T]) serial(p *Args[T]) {
 	buf := im.buffers()
 	defer im.pool.Put(buf)
 	mr, nr := im.mr, im.nr
 	m, n, k := p.M, p.N, p.K
+	directA := !p.TransA
+	directB := !p.TransB && m <= directBMaxM
 	for jc := 0; jc < n; jc += im.nc {
 		nc := min(im.nc, n-jc)
 		ncr := (nc + nr - 1) / nr * nr
@@ -211,24 +222,42 @@ func (im *impl[T]) serial(p *Args[T]) {
 			kc := min(im.kc, k-pc)
 			acc := p.Acc || pc > 0
 			buf.b = grow(buf.b, ncr*kc)
-			packB(buf.b, p.B, p.LDB, p.TransB, pc, kc, jc, nc, nr)
+			if directB {
+				if full := nc / nr * nr; full < nc {
+					packB(buf.b[full*kc:], p.B, p.LDB, p.TransB, pc, kc, jc+full, nc-full, nr)
+				}
+			} else {
+				packB(buf.b, p.B, p.LDB, p.TransB, pc, kc, jc, nc, nr)
+			}
 			for ic := 0; ic < m; ic += im.mc {
 				mc := min(im.mc, m-ic)
 				mcr := (mc + mr - 1) / mr * mr
 				buf.a = grow(buf.a, mcr*kc)
-				packA(buf.a, p.A, p.LDA, p.TransA, ic, mc, pc, kc, mr)
+				if directA {
+					if full := mc / mr * mr; full < mc {
+						packA(buf.a[full*kc:], p.A, p.LDA, p.TransA, ic+full, mc-full, pc, kc, mr)
+					}
+				} else {
+					packA(buf.a, p.A, p.LDA, p.TransA, ic, mc, pc, kc, mr)
+				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
-					bs := buf.b[jr*kc : (jr+nr)*kc]
+					bs, csB := buf.b[jr*kc:(jr+nr)*kc], nr
+					if directB && nrr == nr {
+						bs, csB = p.B[pc*p.LDB+jc+jr:], p.LDB
+					}
 					for ir := 0; ir < mc; ir += mr {
 						mrr := min(mr, mc-ir)
-						as := buf.a[ir*kc : (ir+mr)*kc]
+						as, rsA, csA := buf.a[ir*kc:(ir+mr)*kc], 1, mr
+						if directA && mrr == mr {
+							as, rsA, csA = p.A[(ic+ir)*p.LDA+pc:], p.LDA, 1
+						}
 						off := (ic+ir)*p.LDC + jc + jr
 						if mrr == mr && nrr == nr {
-							im.kern(kc, as, bs, p.C[off:], p.LDC, acc)
+							im.kern(kc, as, rsA, csA, bs, csB, p.C[off:], p.LDC, acc)
 							continue
 						}
-						im.kern(kc, as, bs, buf.tile, nr, false)
+						im.kern(kc, as, rsA, csA, bs, csB, buf.tile, nr, false)
 						for i := 0; i < mrr; i++ {
 							dst := p.C[off+i*p.LDC : off+i*p.LDC+nrr]
 							src := buf.tile[i*nr : i*nr+nrr]
@@ -246,6 +275,10 @@ func (im *impl[T]) serial(p *Args[T]) {
 		}
 	}
 }
+
+// directBMaxM is the largest m for which B is read in place rather than
+// packed.
+var directBMaxM = 64
 
 // packA copies op(a)[i0:i0+mc, p0:p0+kc] into dst as MR-tall slivers, each
 // stored column after column, padding the last sliver with zeros.
@@ -304,15 +337,15 @@ func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
 	}
 }
 
-// kernelGo is the portable micro-kernel over the same packed layout.
+// kernelGo is the portable micro-kernel over the same sliver layout.
 func kernelGo[T Float](mr, nr int) kernelFunc[T] {
-	return func(k int, a, b, c []T, ldc int, acc bool) {
+	return func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, acc bool) {
 		var accum [8 * 16]T
 		t := accum[:mr*nr]
 		for p := 0; p < k; p++ {
-			ap := a[p*mr : p*mr+mr]
-			bp := b[p*nr : p*nr+nr]
-			for i, av := range ap {
+			bp := b[p*csB : p*csB+nr]
+			for i := 0; i < mr; i++ {
+				av := a[i*rsA+p*csA]
 				row := t[i*nr : i*nr+nr]
 				for j, bv := range bp {
 					row[j] += av * bv

@@ -22,50 +22,58 @@ func main() {
 
 // kernel writes a 6-row, two-register-wide micro-kernel: Y0–Y11 hold the
 // tile (row i in Y(2i), Y(2i+1)), Y12–Y13 a row of the B sliver, Y14–Y15 the
-// broadcast A elements. The k loop is unrolled twice.
+// broadcast A elements. Element (i, p) of the A sliver is at a + i·rsA +
+// p·csA bytes and row p of the B sliver at b + p·csB, so the same kernel
+// reads packed slivers (rsA = size, csA = 6·size, csB = 64) and rows of A or
+// B in place. The k loop is unrolled twice.
 //
-//	func name(k int, a, b, c *T, ldc int, acc bool)
+//	func name(k int, a *T, rsA, csA int, b *T, csB int, c *T, ldc int, acc bool)
 func kernel(w *bytes.Buffer, name, p, s string, size int) {
 	const mr = 6
-	aStep := mr * size
-	bStep := 64
 	f := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
-	fmt.Fprintf(w, "\n// func %s(k int, a, b, c *T, ldc int, acc bool)\nTEXT ·%s(SB), NOSPLIT, $0-41\n", name, name)
+	fmt.Fprintf(w, "\n// func %s(k int, a *T, rsA, csA int, b *T, csB int, c *T, ldc int, acc bool)\nTEXT ·%s(SB), NOSPLIT, $0-65\n", name, name)
 	f("MOVQ k+0(FP), CX")
 	f("MOVQ a+8(FP), AX")
-	f("MOVQ b+16(FP), BX")
-	f("MOVQ c+24(FP), DI")
-	f("MOVQ ldc+32(FP), DX")
+	f("MOVQ rsA+16(FP), R8")
+	f("MOVQ csA+24(FP), R10")
+	f("MOVQ b+32(FP), BX")
+	f("MOVQ csB+40(FP), R11")
+	f("MOVQ c+48(FP), DI")
+	f("MOVQ ldc+56(FP), DX")
 	f("SHLQ $%d, DX", map[int]int{4: 2, 8: 3}[size])
+	f("LEAQ (AX)(R8*2), R9")
+	f("ADDQ R8, R9") // R9 = row 3
 	for r := 0; r < 12; r++ {
 		f("VXORPS Y%d, Y%d, Y%d", r, r, r)
 	}
-	step := func(aOff, bOff int) {
-		f("VMOVUP%s %d(BX), Y12", p[1:], bOff)
-		f("VMOVUP%s %d(BX), Y13", p[1:], bOff+32)
+	rows := []string{"(AX)", "(AX)(R8*1)", "(AX)(R8*2)", "(R9)", "(R9)(R8*1)", "(R9)(R8*2)"}
+	step := func() {
+		f("VMOVUP%s (BX), Y12", p[1:])
+		f("VMOVUP%s 32(BX), Y13", p[1:])
 		for i := 0; i < mr; i++ {
 			y := 14 + i%2
-			f("VBROADCAST%s %d(AX), Y%d", s, aOff+i*size, y)
+			f("VBROADCAST%s %s, Y%d", s, rows[i], y)
 			f("VFMADD231%s Y12, Y%d, Y%d", p, y, 2*i)
 			f("VFMADD231%s Y13, Y%d, Y%d", p, y, 2*i+1)
 		}
+		f("ADDQ R10, AX")
+		f("ADDQ R10, R9")
+		f("ADDQ R11, BX")
 	}
 	f("CMPQ CX, $2")
 	f("JLT tail")
 	fmt.Fprintln(w, "loop2:")
-	step(0, 0)
-	step(aStep, bStep)
-	f("ADDQ $%d, AX", 2*aStep)
-	f("ADDQ $%d, BX", 2*bStep)
+	step()
+	step()
 	f("SUBQ $2, CX")
 	f("CMPQ CX, $2")
 	f("JGE loop2")
 	fmt.Fprintln(w, "tail:")
 	f("TESTQ CX, CX")
 	f("JEQ store")
-	step(0, 0)
+	step()
 	fmt.Fprintln(w, "store:")
-	f("MOVBLZX acc+40(FP), SI")
+	f("MOVBLZX acc+64(FP), SI")
 	f("TESTL SI, SI")
 	f("JEQ overwrite")
 	for i := 0; i < mr; i++ {
