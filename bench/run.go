@@ -42,11 +42,14 @@ func SizeNamed(name string) (Size, error) {
 type Run struct {
 	Size     Size
 	Training bool
-	graph    *train.Graph
-	src      data.Source
-	batch    *data.Batch
-	scratch  []float64
-	opt      *optim.Adam
+	// InVocab and OutVocab are the reverse task's vocabulary sizes, specials
+	// included; bench/torch_bench.py uses the same.
+	InVocab, OutVocab int
+	graph             *train.Graph
+	src               data.Source
+	batch             *data.Batch
+	scratch           []float64
+	opt               *optim.Adam
 }
 
 // NewRun builds a Run; dtype is "float32" or "float64".
@@ -85,7 +88,7 @@ func NewRun(s Size, dtype string, training bool) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Size: s, Training: training, graph: g, src: ds.Train, batch: batch, scratch: make([]float64, s.Batch*ds.MaxLen)}
+	r := &Run{Size: s, Training: training, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), graph: g, src: ds.Train, batch: batch, scratch: make([]float64, s.Batch*ds.MaxLen)}
 	if training {
 		if r.opt, err = optim.NewAdam(optim.DefaultAdamW()); err != nil {
 			return nil, err
