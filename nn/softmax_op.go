@@ -49,33 +49,38 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 		s, keep := in[0], in[1]
 		b, tk := sh[1][0], sh[1][1]
 		perBatch := len(s) / b
-		for r := 0; r < len(s); r += tk {
-			k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
-			sr, wr := s[r:r+tk], w[r:r+tk]
-			m := math.Inf(-1)
-			for j, v := range sr {
-				if k[j] != 0 && scale*float64(v) > m {
-					m = scale * float64(v)
-				}
-			}
-			var z float64
-			for j, v := range sr {
-				if k[j] != 0 {
-					e := math.Exp(scale*float64(v) - m)
-					wr[j] = T(e)
-					z += e
-				} else {
-					wr[j] = 0
-				}
-			}
-			if z > 0 {
-				inv := 1 / z
-				for j := range wr {
-					wr[j] = T(float64(wr[j]) * inv)
-				}
+		parallelRows(len(s)/tk, len(s), func(lo, hi int) { maskedSoftmaxRows(w, s, keep, scale, tk, perBatch, lo, hi) })
+		return nil
+	}
+}
+
+// maskedSoftmaxRows computes rows [lo, hi) of the masked softmax.
+func maskedSoftmaxRows[T Float](w, s, keep []T, scale float64, tk, perBatch, lo, hi int) {
+	for r := lo * tk; r < hi*tk; r += tk {
+		k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
+		sr, wr := s[r:r+tk], w[r:r+tk]
+		m := math.Inf(-1)
+		for j, v := range sr {
+			if k[j] != 0 && scale*float64(v) > m {
+				m = scale * float64(v)
 			}
 		}
-		return nil
+		var z float64
+		for j, v := range sr {
+			if k[j] != 0 {
+				e := math.Exp(scale*float64(v) - m)
+				wr[j] = T(e)
+				z += e
+			} else {
+				wr[j] = 0
+			}
+		}
+		if z > 0 {
+			inv := 1 / z
+			for j := range wr {
+				wr[j] = T(float64(wr[j]) * inv)
+			}
+		}
 	}
 }
 
@@ -83,17 +88,19 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 func softmaxGrad[T Float](scale float64) func([]T, [][]T, []tensor.Shape) error {
 	return func(gs []T, in [][]T, sh []tensor.Shape) error {
 		w, gw := in[0], in[1]
-		_, tk := rows(sh[0])
-		for r := 0; r < len(w); r += tk {
-			wr, gr := w[r:r+tk], gw[r:r+tk]
-			var dot float64
-			for j, v := range wr {
-				dot += float64(v) * float64(gr[j])
+		n, tk := rows(sh[0])
+		parallelRows(n, len(w), func(lo, hi int) {
+			for r := lo * tk; r < hi*tk; r += tk {
+				wr, gr := w[r:r+tk], gw[r:r+tk]
+				var dot float64
+				for j, v := range wr {
+					dot += float64(v) * float64(gr[j])
+				}
+				for j, v := range wr {
+					gs[r+j] = T(scale * float64(v) * (float64(gr[j]) - dot))
+				}
 			}
-			for j, v := range wr {
-				gs[r+j] = T(scale * float64(v) * (float64(gr[j]) - dot))
-			}
-		}
+		})
 		return nil
 	}
 }
