@@ -204,16 +204,17 @@ func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 // serial computes one product on the calling goroutine.
 //
 // Slivers of a non-transposed A are read in place: their rows are
-// contiguous, so packing would only copy them. Slivers of a non-transposed B
-// are read in place when the product has few row slivers to reuse a packed
-// panel over. Partial slivers at the edges are always packed, padded with
-// zeros.
+// contiguous, so packing would only copy them. So are those of a transposed
+// A (six adjacent elements per step of k) when the product is too narrow to
+// reuse a packed block over many column slivers, and those of a
+// non-transposed B when it has few row slivers to reuse a packed panel over.
+// Partial slivers at the edges are always packed, padded with zeros.
 func (im *impl[T]) serial(p *Args[T]) {
 	buf := im.buffers()
 	defer im.pool.Put(buf)
 	mr, nr := im.mr, im.nr
 	m, n, k := p.M, p.N, p.K
-	directA := !p.TransA
+	directA := !p.TransA || n <= directAMaxN
 	directB := !p.TransB && m <= directBMaxM
 	for jc := 0; jc < n; jc += im.nc {
 		nc := min(im.nc, n-jc)
@@ -250,7 +251,11 @@ func (im *impl[T]) serial(p *Args[T]) {
 						mrr := min(mr, mc-ir)
 						as, rsA, csA := buf.a[ir*kc:(ir+mr)*kc], 1, mr
 						if directA && mrr == mr {
-							as, rsA, csA = p.A[(ic+ir)*p.LDA+pc:], p.LDA, 1
+							if p.TransA {
+								as, rsA, csA = p.A[pc*p.LDA+ic+ir:], 1, p.LDA
+							} else {
+								as, rsA, csA = p.A[(ic+ir)*p.LDA+pc:], p.LDA, 1
+							}
 						}
 						off := (ic+ir)*p.LDC + jc + jr
 						if mrr == mr && nrr == nr {
@@ -279,6 +284,9 @@ func (im *impl[T]) serial(p *Args[T]) {
 // directBMaxM is the largest m for which B is read in place rather than
 // packed.
 var directBMaxM = 64
+
+// directAMaxN is the largest n for which a transposed A is read in place.
+var directAMaxN = 128
 
 // packA copies op(a)[i0:i0+mc, p0:p0+kc] into dst as MR-tall slivers, each
 // stored column after column, padding the last sliver with zeros.
