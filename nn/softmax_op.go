@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/internal/vecf32"
 )
 
 // MaskedSoftmax returns attention weights over keys:
@@ -25,7 +27,7 @@ func MaskedSoftmax(s, keep *G.Node, scale float64) (*G.Node, error) {
 		inDims:  dimsOf(s, keep),
 		outDims: s.Dims(),
 		shape:   sameShape,
-		k:       kernelOf(maskedSoftmaxFwd[float32](scale), maskedSoftmaxFwd[float64](scale)),
+		k:       kernelOf(maskedSoftmaxFwd32(scale), maskedSoftmaxFwd[float64](scale)),
 		wrt:     []bool{true, false},
 		diff: func(in G.Nodes, w, gw *G.Node) (G.Nodes, error) {
 			gs, err := apply(&customOp{
@@ -50,6 +52,39 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 		b, tk := sh[1][0], sh[1][1]
 		perBatch := len(s) / b
 		parallelRows(len(s)/tk, len(s), func(lo, hi int) { maskedSoftmaxRows(w, s, keep, scale, tk, perBatch, lo, hi) })
+		return nil
+	}
+}
+
+// maskedSoftmaxFwd32 is the float32 kernel: it works in float32 as PyTorch
+// does, with the exponentials and their sum eight at a time
+// (vecf32.ExpSum).
+func maskedSoftmaxFwd32(scale float64) func([]float32, [][]float32, []tensor.Shape) error {
+	sc := float32(scale)
+	return func(w []float32, in [][]float32, sh []tensor.Shape) error {
+		s, keep := in[0], in[1]
+		b, tk := sh[1][0], sh[1][1]
+		perBatch := len(s) / b
+		parallelRows(len(s)/tk, len(s), func(lo, hi int) {
+			for r := lo * tk; r < hi*tk; r += tk {
+				k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
+				sr, wr := s[r:r+tk], w[r:r+tk]
+				m := float32(math.Inf(-1))
+				for j, v := range sr {
+					if k[j] != 0 {
+						m = max(m, float32(sc*v))
+					}
+				}
+				if math.IsInf(float64(m), -1) { // every key masked
+					clear(wr)
+					continue
+				}
+				inv := 1 / vecf32.ExpSum(wr, sr, k, sc, m)
+				for j := range wr {
+					wr[j] *= inv
+				}
+			}
+		})
 		return nil
 	}
 }

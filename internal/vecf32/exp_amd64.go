@@ -1,0 +1,22 @@
+//go:build amd64 && !purego
+
+package vecf32
+
+import "golang.org/x/sys/cpu"
+
+var hasAVX2 = cpu.X86.HasAVX2
+
+//go:noescape
+func expSum8(dst, s, keep *float32, n int, scale, m float32, c *float32, acc *[8]float32)
+
+// expSumAsm does the first len(dst)/8·8 elements of ExpSum eight at a time
+// and returns how many it did.
+func expSumAsm(dst, s, keep []float32, scale, m float32, acc *[8]float32) int {
+	n := len(dst) / 8 * 8
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = s[n-1], keep[n-1]
+	expSum8(&dst[0], &s[0], &keep[0], n, scale, m, &expConst[0], acc)
+	return n
+}

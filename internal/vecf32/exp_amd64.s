@@ -1,0 +1,73 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func expSum8(dst, s, keep *float32, n int, scale, m float32, c *float32, acc *[8]float32)
+// n is a positive multiple of 8. Mirrors exp and the lane sums of ExpSum.
+TEXT ·expSum8(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ keep+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS scale+32(FP), Y0
+	VBROADCASTSS m+36(FP), Y1
+	MOVQ c+40(FP), R8
+	MOVQ acc+48(FP), R9
+	VMOVUPS (R9), Y6          // lane sums
+	VXORPS Y7, Y7, Y7         // zero
+	MOVL $127, AX
+	MOVQ AX, X15
+	VPBROADCASTD X15, Y15     // 127 in each lane
+loop:
+	VMULPS (SI), Y0, Y8       // scale·s
+	VSUBPS Y1, Y8, Y8         // x = scale·s − m
+	VBROADCASTSS 0(R8), Y9
+	VMAXPS Y9, Y8, Y8         // max(x, lo)
+	VBROADCASTSS 4(R8), Y9
+	VMINPS Y9, Y8, Y8         // min(x, hi)
+	VBROADCASTSS 8(R8), Y9
+	VMULPS Y9, Y8, Y9         // x·log₂e
+	VROUNDPS $0, Y9, Y9       // n, to nearest even
+	VBROADCASTSS 12(R8), Y10
+	VMULPS Y10, Y9, Y10
+	VSUBPS Y10, Y8, Y8        // r = x − n·c3
+	VBROADCASTSS 16(R8), Y10
+	VMULPS Y10, Y9, Y10
+	VSUBPS Y10, Y8, Y8        // r = r − n·c4
+	VBROADCASTSS 20(R8), Y11  // p = p0
+	VMULPS Y8, Y11, Y11
+	VBROADCASTSS 24(R8), Y10
+	VADDPS Y10, Y11, Y11
+	VMULPS Y8, Y11, Y11
+	VBROADCASTSS 28(R8), Y10
+	VADDPS Y10, Y11, Y11
+	VMULPS Y8, Y11, Y11
+	VBROADCASTSS 32(R8), Y10
+	VADDPS Y10, Y11, Y11
+	VMULPS Y8, Y11, Y11
+	VBROADCASTSS 36(R8), Y10
+	VADDPS Y10, Y11, Y11
+	VMULPS Y8, Y11, Y11
+	VBROADCASTSS 40(R8), Y10
+	VADDPS Y10, Y11, Y11
+	VMULPS Y8, Y8, Y12        // r·r
+	VMULPS Y12, Y11, Y11      // p·r²
+	VADDPS Y8, Y11, Y11       // + r
+	VBROADCASTSS 44(R8), Y10
+	VADDPS Y10, Y11, Y11      // + 1
+	VCVTPS2DQ Y9, Y9          // n as int32 (exact: n is integral)
+	VPADDD Y15, Y9, Y9
+	VPSLLD $23, Y9, Y9        // 2ⁿ
+	VMULPS Y9, Y11, Y11
+	VCMPPS $4, (DX), Y7, Y13  // keep ≠ 0
+	VANDPS Y13, Y11, Y11
+	VMOVUPS Y11, (DI)
+	VADDPS Y11, Y6, Y6
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ loop
+	VMOVUPS Y6, (R9)
+	VZEROUPPER
+	RET
