@@ -296,10 +296,16 @@ func packA[T Float](dst, a []T, lda int, trans bool, i0, mc, p0, kc, mr int) {
 		d := dst[ir*kc : (ir+mr)*kc]
 		if trans { // op(a)(i, p) = a[p, i]: each column of the sliver is contiguous
 			for p := 0; p < kc; p++ {
-				src := a[(p0+p)*lda+i0+ir:]
+				// Element loops, not copy: a call to memmove costs more
+				// than moving six elements.
+				src := a[(p0+p)*lda+i0+ir:][:mrr]
 				col := d[p*mr : p*mr+mr]
-				copy(col, src[:mrr])
-				clear(col[mrr:])
+				for i, v := range src {
+					col[i] = v
+				}
+				for i := mrr; i < mr; i++ {
+					col[i] = 0
+				}
 			}
 			continue
 		}
@@ -326,8 +332,13 @@ func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
 		if !trans { // op(b)(p, j) = b[p, j]: each row of the sliver is contiguous
 			for p := 0; p < kc; p++ {
 				row := d[p*nr : p*nr+nr]
-				copy(row, b[(p0+p)*ldb+j0+jr:][:nrr])
-				clear(row[nrr:])
+				src := b[(p0+p)*ldb+j0+jr:][:nrr]
+				for j, v := range src {
+					row[j] = v
+				}
+				for j := nrr; j < nr; j++ {
+					row[j] = 0
+				}
 			}
 			continue
 		}
