@@ -62,7 +62,7 @@ func ReLU(x *G.Node) (*G.Node, error) {
 		inDims:  dimsOf(x),
 		outDims: x.Dims(),
 		shape:   sameShape,
-		k:       kernelOf(reluFwd[float32], reluFwd[float64]),
+		k:       kernelOf(reluFwd32, reluFwd[float64]),
 		wrt:     []bool{true},
 		diff: func(_ G.Nodes, y, gy *G.Node) (G.Nodes, error) {
 			gx, err := apply(&customOp{
@@ -83,6 +83,22 @@ func reluFwd[T Float](y []T, in [][]T, _ []tensor.Shape) error {
 	parallelRows(len(y), len(y), func(lo, hi int) {
 		for i, v := range x[lo:hi] {
 			y[lo+i] = max(v, 0)
+		}
+	})
+	return nil
+}
+
+// reluFwd32 is reluFwd without branches, which mispredict on every other
+// element of a layer's pre-activations: it keeps the bits of x where x is
+// not negative or is a NaN, and gives +0 elsewhere (also for −0), as max.
+func reluFwd32(y []float32, in [][]float32, _ []tensor.Shape) error {
+	x := in[0][:len(y)]
+	parallelRows(len(y), len(y), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			b := math.Float32bits(v)
+			neg := uint32(int32(b) >> 31)
+			nan := uint32(int32(0x7f800000-b&0x7fffffff) >> 31)
+			y[lo+i] = math.Float32frombits(b & (^neg | nan))
 		}
 	})
 	return nil

@@ -39,3 +39,19 @@ func TestReLUGradMask(t *testing.T) {
 		}
 	}
 }
+
+func TestReLUFwd32(t *testing.T) {
+	nan := float32(math.NaN())
+	negNaN := math.Float32frombits(math.Float32bits(nan) | 1<<31)
+	xs := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 1e-45, -1e-45, float32(math.Inf(1)), float32(math.Inf(-1)), nan, negNaN, 3.5, -3.5}
+	y := make([]float32, len(xs))
+	if err := reluFwd32(y, [][]float32{xs}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		want := max(x, 0)
+		if math.Float32bits(y[i]) != math.Float32bits(want) && !(want != want && y[i] != y[i]) {
+			t.Errorf("relu(%v) = %v, want %v", x, y[i], want)
+		}
+	}
+}

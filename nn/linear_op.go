@@ -120,14 +120,19 @@ func SumTo(x *G.Node, to tensor.Shape) (*G.Node, error) {
 	return apply(op, x)
 }
 
+// sumToFwd splits the columns over the cores; each column is still summed
+// in row order.
 func sumToFwd[T Float](out []T, in [][]T, _ []tensor.Shape) error {
 	clear(out)
 	x, m := in[0], len(out)
-	for r := 0; r < len(x); r += m {
-		for j, v := range x[r : r+m] {
-			out[j] += v
+	parallelRows(m, len(x), func(lo, hi int) {
+		o := out[lo:hi]
+		for r := 0; r < len(x); r += m {
+			for j, v := range x[r+lo : r+hi] {
+				o[j] += v
+			}
 		}
-	}
+	})
 	return nil
 }
 
