@@ -98,7 +98,7 @@ func layerNormFwd[T Float](eps float64, st *normStats) func([]T, [][]T, []tensor
 		x, g, b := in[0], in[1], in[2]
 		n, d := rows(s[0])
 		st.size(n)
-		parallelRows(n, n*d, func(lo, hi int) {
+		parallelRows(n, costly*n*d, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 				mean, rstd := rowStats(xr, eps)
@@ -118,7 +118,7 @@ func layerNormGradX[T Float](st *normStats) func([]T, [][]T, []tensor.Shape) err
 	return func(gx []T, in [][]T, s []tensor.Shape) error {
 		x, g, gy := in[0], in[1], in[2]
 		n, d := rows(s[0])
-		parallelRows(n, n*d, func(lo, hi int) {
+		parallelRows(n, costly*n*d, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				xr, gyr, gxr := x[r*d:(r+1)*d], gy[r*d:(r+1)*d], gx[r*d:(r+1)*d]
 				mean, rstd := st.mean[r], st.rstd[r]

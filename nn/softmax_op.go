@@ -51,7 +51,7 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 		s, keep := in[0], in[1]
 		b, tk := sh[1][0], sh[1][1]
 		perBatch := len(s) / b
-		parallelRows(len(s)/tk, len(s), func(lo, hi int) { maskedSoftmaxRows(w, s, keep, scale, tk, perBatch, lo, hi) })
+		parallelRows(len(s)/tk, costly*len(s), func(lo, hi int) { maskedSoftmaxRows(w, s, keep, scale, tk, perBatch, lo, hi) })
 		return nil
 	}
 }
@@ -65,7 +65,7 @@ func maskedSoftmaxFwd32(scale float64) func([]float32, [][]float32, []tensor.Sha
 		s, keep := in[0], in[1]
 		b, tk := sh[1][0], sh[1][1]
 		perBatch := len(s) / b
-		parallelRows(len(s)/tk, len(s), func(lo, hi int) {
+		parallelRows(len(s)/tk, costly*len(s), func(lo, hi int) {
 			for r := lo * tk; r < hi*tk; r += tk {
 				k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
 				sr, wr := s[r:r+tk], w[r:r+tk]
@@ -124,7 +124,7 @@ func softmaxGrad[T Float](scale float64) func([]T, [][]T, []tensor.Shape) error 
 	return func(gs []T, in [][]T, sh []tensor.Shape) error {
 		w, gw := in[0], in[1]
 		n, tk := rows(sh[0])
-		parallelRows(n, len(w), func(lo, hi int) {
+		parallelRows(n, costly*len(w), func(lo, hi int) {
 			for r := lo * tk; r < hi*tk; r += tk {
 				wr, gr := w[r:r+tk], gw[r:r+tk]
 				var dot float64

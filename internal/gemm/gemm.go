@@ -3,6 +3,7 @@ package gemm
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Float is the element type of a product.
@@ -44,8 +45,9 @@ func grow[T Float](s []T, n int) []T {
 }
 
 // minParallel is the number of multiply-adds from which a product is split
-// over two or more goroutines; below it the hand-off costs more than it saves.
-const minParallel = 1 << 17
+// over two or more goroutines; below it (about 20 µs of work) waking another
+// thread costs more than it saves.
+var minParallel = 1 << 21
 
 // threads is how many goroutines a large product is split over.
 var threads = runtime.GOMAXPROCS(0)
@@ -68,22 +70,11 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 		return
 	}
 	p := Args[T]{TransA: transA, TransB: transB, M: m, N: n, K: k, A: a, LDA: lda, B: b, LDB: ldb, C: c, LDC: ldc, Acc: acc}
-	nt := threads
-	if m*n*k < minParallel || nt < 2 {
+	if m*n*k < minParallel || threads < 2 || m < 2*im.mr {
 		im.serial(&p)
 		return
 	}
-	parts := split(&p, nt, im.mr, im.nr)
-	var wg sync.WaitGroup
-	for _, q := range parts[1:] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			im.serial(&q)
-		}()
-	}
-	im.serial(&parts[0])
-	wg.Wait()
+	im.parallel(&p)
 }
 
 // Args is one product for Batch: C = op(A)·op(B), or C += with Acc.
@@ -108,6 +99,8 @@ func Batch[T Float](count int, at func(i int) Args[T]) {
 	}
 	im := implFor[T]()
 	run := func(lo, hi int) {
+		buf := im.buffers()
+		defer im.pool.Put(buf)
 		for i := lo; i < hi; i++ {
 			p := at(i)
 			if p.M <= 0 || p.N <= 0 {
@@ -122,63 +115,45 @@ func Batch[T Float](count int, at func(i int) Args[T]) {
 				}
 				continue
 			}
-			im.serial(&p)
+			im.serialWith(buf, &p)
 		}
 	}
 	first := at(0)
-	nt := min(threads, count)
-	if nt < 2 || count*first.M*first.N*max(first.K, 1) < minParallel {
+	if threads < 2 || count < 2 || count*first.M*first.N*max(first.K, 1) < minParallel {
 		run(0, count)
 		return
 	}
+	chunk := max(1, count/(4*threads))
+	shareOut(threads, (count+chunk-1)/chunk, func(i int) {
+		run(i*chunk, min((i+1)*chunk, count))
+	})
+}
+
+// shareOut runs f(0), …, f(n−1) on up to nt goroutines (the caller's among
+// them), each taking the next index when it is done with the last. Handing
+// out small pieces rather than one half each keeps both cores busy when one
+// of them is also serving another process.
+func shareOut(nt, n int, f func(i int)) {
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
+			}
+			f(i)
+		}
+	}
 	var wg sync.WaitGroup
-	for t := 1; t < nt; t++ {
+	for t := 1; t < min(nt, n); t++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run(t*count/nt, (t+1)*count/nt)
+			work()
 		}()
 	}
-	run(0, count/nt)
+	work()
 	wg.Wait()
-}
-
-// split cuts a product into nt parts along its longer output dimension, at
-// multiples of the micro-tile so no part has more edge tiles than needed.
-func split[T Float](p *Args[T], nt, mr, nr int) []Args[T] {
-	parts := make([]Args[T], 0, nt)
-	if p.M/mr >= p.N/nr {
-		blocks := (p.M + mr - 1) / mr
-		nt = min(nt, blocks)
-		for t := 0; t < nt; t++ {
-			lo, hi := t*blocks/nt*mr, min((t+1)*blocks/nt*mr, p.M)
-			q := *p
-			q.M = hi - lo
-			if p.TransA {
-				q.A = p.A[lo:]
-			} else {
-				q.A = p.A[lo*p.LDA:]
-			}
-			q.C = p.C[lo*p.LDC:]
-			parts = append(parts, q)
-		}
-		return parts
-	}
-	blocks := (p.N + nr - 1) / nr
-	nt = min(nt, blocks)
-	for t := 0; t < nt; t++ {
-		lo, hi := t*blocks/nt*nr, min((t+1)*blocks/nt*nr, p.N)
-		q := *p
-		q.N = hi - lo
-		if p.TransB {
-			q.B = p.B[lo*p.LDB:]
-		} else {
-			q.B = p.B[lo:]
-		}
-		q.C = p.C[lo:]
-		parts = append(parts, q)
-	}
-	return parts
 }
 
 func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
@@ -211,70 +186,112 @@ func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 // Partial slivers at the edges are always packed, padded with zeros.
 func (im *impl[T]) serial(p *Args[T]) {
 	buf := im.buffers()
-	defer im.pool.Put(buf)
-	mr, nr := im.mr, im.nr
-	m, n, k := p.M, p.N, p.K
-	directA := !p.TransA || n <= directAMaxN
-	directB := !p.TransB && m <= directBMaxM
-	for jc := 0; jc < n; jc += im.nc {
-		nc := min(im.nc, n-jc)
-		ncr := (nc + nr - 1) / nr * nr
-		for pc := 0; pc < k; pc += im.kc {
-			kc := min(im.kc, k-pc)
-			acc := p.Acc || pc > 0
-			buf.b = grow(buf.b, ncr*kc)
-			if directB {
-				if full := nc / nr * nr; full < nc {
-					packB(buf.b[full*kc:], p.B, p.LDB, p.TransB, pc, kc, jc+full, nc-full, nr)
-				}
-			} else {
-				packB(buf.b, p.B, p.LDB, p.TransB, pc, kc, jc, nc, nr)
+	im.serialWith(buf, p)
+	im.pool.Put(buf)
+}
+
+// serialWith is serial with the packing buffers given.
+func (im *impl[T]) serialWith(buf *buffers[T], p *Args[T]) {
+	directB := !p.TransB && p.M <= directBMaxM
+	for jc := 0; jc < p.N; jc += im.nc {
+		nc := min(im.nc, p.N-jc)
+		for pc := 0; pc < p.K; pc += im.kc {
+			kc := min(im.kc, p.K-pc)
+			buf.b = im.packPanel(buf.b, p, directB, jc, nc, pc, kc)
+			for ic := 0; ic < p.M; ic += im.mc {
+				im.block(buf, buf.b, p, directB, ic, min(im.mc, p.M-ic), jc, nc, pc, kc)
 			}
-			for ic := 0; ic < m; ic += im.mc {
-				mc := min(im.mc, m-ic)
-				mcr := (mc + mr - 1) / mr * mr
-				buf.a = grow(buf.a, mcr*kc)
-				if directA {
-					if full := mc / mr * mr; full < mc {
-						packA(buf.a[full*kc:], p.A, p.LDA, p.TransA, ic+full, mc-full, pc, kc, mr)
+		}
+	}
+}
+
+// parallel is serial with each packed panel of B shared by goroutines that
+// take its row blocks in turns.
+func (im *impl[T]) parallel(p *Args[T]) {
+	directB := !p.TransB && p.M <= directBMaxM
+	own := im.buffers()
+	defer im.pool.Put(own)
+	// Row blocks of a multiple of MR rows, about four per goroutine, at
+	// most MC.
+	rowsPer := (p.M + 4*threads - 1) / (4 * threads)
+	rowsPer = min(im.mc, max(im.mr, (rowsPer+im.mr-1)/im.mr*im.mr))
+	blocks := (p.M + rowsPer - 1) / rowsPer
+	for jc := 0; jc < p.N; jc += im.nc {
+		nc := min(im.nc, p.N-jc)
+		for pc := 0; pc < p.K; pc += im.kc {
+			kc := min(im.kc, p.K-pc)
+			own.b = im.packPanel(own.b, p, directB, jc, nc, pc, kc)
+			panel := own.b
+			shareOut(threads, blocks, func(i int) {
+				buf := im.buffers()
+				ic := i * rowsPer
+				im.block(buf, panel, p, directB, ic, min(rowsPer, p.M-ic), jc, nc, pc, kc)
+				im.pool.Put(buf)
+			})
+		}
+	}
+}
+
+// packPanel packs op(b)[pc:pc+kc, jc:jc+nc] into dst (grown as needed), or
+// with directB only its last, partial sliver.
+func (im *impl[T]) packPanel(dst []T, p *Args[T], directB bool, jc, nc, pc, kc int) []T {
+	nr := im.nr
+	dst = grow(dst, (nc+nr-1)/nr*nr*kc)
+	if directB {
+		if full := nc / nr * nr; full < nc {
+			packB(dst[full*kc:], p.B, p.LDB, p.TransB, pc, kc, jc+full, nc-full, nr)
+		}
+	} else {
+		packB(dst, p.B, p.LDB, p.TransB, pc, kc, jc, nc, nr)
+	}
+	return dst
+}
+
+// block multiplies rows [ic, ic+mc) of op(a)[:, pc:pc+kc] by the packed
+// panel into c, packing the A block into buf as needed.
+func (im *impl[T]) block(buf *buffers[T], panel []T, p *Args[T], directB bool, ic, mc, jc, nc, pc, kc int) {
+	mr, nr := im.mr, im.nr
+	acc := p.Acc || pc > 0
+	directA := !p.TransA || p.N <= directAMaxN
+	buf.a = grow(buf.a, (mc+mr-1)/mr*mr*kc)
+	if directA {
+		if full := mc / mr * mr; full < mc {
+			packA(buf.a[full*kc:], p.A, p.LDA, p.TransA, ic+full, mc-full, pc, kc, mr)
+		}
+	} else {
+		packA(buf.a, p.A, p.LDA, p.TransA, ic, mc, pc, kc, mr)
+	}
+	for jr := 0; jr < nc; jr += nr {
+		nrr := min(nr, nc-jr)
+		bs, csB := panel[jr*kc:(jr+nr)*kc], nr
+		if directB && nrr == nr {
+			bs, csB = p.B[pc*p.LDB+jc+jr:], p.LDB
+		}
+		for ir := 0; ir < mc; ir += mr {
+			mrr := min(mr, mc-ir)
+			as, rsA, csA := buf.a[ir*kc:(ir+mr)*kc], 1, mr
+			if directA && mrr == mr {
+				if p.TransA {
+					as, rsA, csA = p.A[pc*p.LDA+ic+ir:], 1, p.LDA
+				} else {
+					as, rsA, csA = p.A[(ic+ir)*p.LDA+pc:], p.LDA, 1
+				}
+			}
+			off := (ic+ir)*p.LDC + jc + jr
+			if mrr == mr && nrr == nr {
+				im.kern(kc, as, rsA, csA, bs, csB, p.C[off:], p.LDC, acc)
+				continue
+			}
+			im.kern(kc, as, rsA, csA, bs, csB, buf.tile, nr, false)
+			for i := 0; i < mrr; i++ {
+				dst := p.C[off+i*p.LDC : off+i*p.LDC+nrr]
+				src := buf.tile[i*nr : i*nr+nrr]
+				if acc {
+					for j, v := range src {
+						dst[j] += v
 					}
 				} else {
-					packA(buf.a, p.A, p.LDA, p.TransA, ic, mc, pc, kc, mr)
-				}
-				for jr := 0; jr < nc; jr += nr {
-					nrr := min(nr, nc-jr)
-					bs, csB := buf.b[jr*kc:(jr+nr)*kc], nr
-					if directB && nrr == nr {
-						bs, csB = p.B[pc*p.LDB+jc+jr:], p.LDB
-					}
-					for ir := 0; ir < mc; ir += mr {
-						mrr := min(mr, mc-ir)
-						as, rsA, csA := buf.a[ir*kc:(ir+mr)*kc], 1, mr
-						if directA && mrr == mr {
-							if p.TransA {
-								as, rsA, csA = p.A[pc*p.LDA+ic+ir:], 1, p.LDA
-							} else {
-								as, rsA, csA = p.A[(ic+ir)*p.LDA+pc:], p.LDA, 1
-							}
-						}
-						off := (ic+ir)*p.LDC + jc + jr
-						if mrr == mr && nrr == nr {
-							im.kern(kc, as, rsA, csA, bs, csB, p.C[off:], p.LDC, acc)
-							continue
-						}
-						im.kern(kc, as, rsA, csA, bs, csB, buf.tile, nr, false)
-						for i := 0; i < mrr; i++ {
-							dst := p.C[off+i*p.LDC : off+i*p.LDC+nrr]
-							src := buf.tile[i*nr : i*nr+nrr]
-							if acc {
-								for j, v := range src {
-									dst[j] += v
-								}
-							} else {
-								copy(dst, src)
-							}
-						}
-					}
+					copy(dst, src)
 				}
 			}
 		}

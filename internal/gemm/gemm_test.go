@@ -142,7 +142,8 @@ func TestGemmMatchesNaive(t *testing.T) {
 // TestGemmParallel covers the split over goroutines with more parts than
 // the machine has cores, including parts of uneven size.
 func TestGemmParallel(t *testing.T) {
-	defer func(n int) { threads = n }(threads)
+	defer func(n, m int) { threads, minParallel = n, m }(threads, minParallel)
+	minParallel = 1
 	for _, nt := range []int{2, 3, 5} {
 		threads = nt
 		bothKernels(t, func(t *testing.T) {
@@ -150,6 +151,7 @@ func TestGemmParallel(t *testing.T) {
 			for _, p := range []problem{
 				{false, false, 200, 70, 90, 1, false}, {true, true, 61, 300, 33, 0, true},
 				{false, true, 131, 131, 131, 2, true}, {true, false, 1000, 9, 20, 0, false},
+				{false, false, 12, 3000, 300, 1, true}, {true, true, 300, 40, 700, 0, false},
 			} {
 				check[float32](t, rng, p)
 				check[float64](t, rng, p)
@@ -161,6 +163,8 @@ func TestGemmParallel(t *testing.T) {
 // TestBatch checks per-head products laid out as attention lays them out:
 // head h of item i is the column block [h·dk, (h+1)·dk) of a [T, D] matrix.
 func TestBatch(t *testing.T) {
+	defer func(n, m int) { threads, minParallel = n, m }(threads, minParallel)
+	minParallel, threads = 1, 3
 	bothKernels(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, acc := range []bool{false, true} {
