@@ -10,7 +10,7 @@ import (
 // minParallelWork is the work (elements touched, weighted by cost; see
 // costly) a row kernel must have before it is split over goroutines: below
 // it, waking another thread costs more than it saves.
-const minParallelWork = 1 << 16
+const minParallelWork = 1 << 18
 
 // costly weights the elements of kernels that spend tens of cycles on each
 // (exponentials, float64 statistics) against those that spend one or two.

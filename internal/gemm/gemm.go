@@ -47,7 +47,7 @@ func grow[T Float](s []T, n int) []T {
 // minParallel is the number of multiply-adds from which a product is split
 // over two or more goroutines; below it (about 20 µs of work) waking another
 // thread costs more than it saves.
-var minParallel = 1 << 21
+var minParallel = 1 << 22
 
 // threads is how many goroutines a large product is split over.
 var threads = runtime.GOMAXPROCS(0)
