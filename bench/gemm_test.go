@@ -29,6 +29,9 @@ var gemmShapes = []struct {
 	{"small_mixT_32x16x32", true, false, 32, 16, 32},        // small model Sᵀ·gO_h
 	{"small_ff_2048x256x64", false, true, 2048, 256, 64},    // small model x·W1ᵀ
 	{"small_gradW_256x64x2048", true, false, 256, 64, 2048}, // small model gyᵀ·x
+	{"small_ff2_2048x64x256", false, true, 2048, 64, 256},   // small model h·W2ᵀ
+	{"small_gx_2048x64x256", false, false, 2048, 64, 256},   // small model gy·W2
+	{"small_gw_64x64x2048", true, false, 64, 64, 2048},      // small model gyᵀ·x
 	{"default_proj_384x64x64", false, true, 384, 64, 64},    // default model
 	{"default_gradW_64x64x384", true, false, 64, 64, 384},   // default model
 }
