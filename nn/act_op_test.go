@@ -3,6 +3,8 @@ package nn
 import (
 	"math"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 // TestReLUGradMask holds the branch-free gradient to PyTorch's rule
@@ -54,4 +56,55 @@ func TestReLUFwd32(t *testing.T) {
 			t.Errorf("relu(%v) = %v, want %v", x, y[i], want)
 		}
 	}
+}
+
+// TestLinearReLUMatchesComposition: the fused op's forward equals ReLU of
+// Linear bit for bit, in both dtypes.
+func TestLinearReLUMatchesComposition(t *testing.T) {
+	rng := newRand(3)
+	const n, in, out = 37, 29, 23
+	x, w, b := make([]float64, n*in), make([]float64, out*in), make([]float64, out)
+	for _, s := range [][]float64{x, w, b} {
+		for i := range s {
+			s[i] = rng.NormFloat64()
+		}
+	}
+	shapes := []tensor.Shape{{n, in}, {out, in}, {out}}
+	fused, lin, relu := make([]float64, n*out), make([]float64, n*out), make([]float64, n*out)
+	if err := linearReLUFwd(fused, [][]float64{x, w, b}, shapes); err != nil {
+		t.Fatal(err)
+	}
+	if err := linearFwd(lin, [][]float64{x, w, b}, shapes); err != nil {
+		t.Fatal(err)
+	}
+	if err := reluFwd(relu, [][]float64{lin}, nil); err != nil {
+		t.Fatal(err)
+	}
+	x32, w32, b32 := to32(x), to32(w), to32(b)
+	fused32, lin32, relu32 := make([]float32, n*out), make([]float32, n*out), make([]float32, n*out)
+	if err := linearReLUFwd(fused32, [][]float32{x32, w32, b32}, shapes); err != nil {
+		t.Fatal(err)
+	}
+	if err := linearFwd(lin32, [][]float32{x32, w32, b32}, shapes); err != nil {
+		t.Fatal(err)
+	}
+	if err := reluFwd32(relu32, [][]float32{lin32}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range fused {
+		if math.Float64bits(fused[i]) != math.Float64bits(relu[i]) {
+			t.Fatalf("float64: fused[%d] = %v, want %v", i, fused[i], relu[i])
+		}
+		if math.Float32bits(fused32[i]) != math.Float32bits(relu32[i]) {
+			t.Fatalf("float32: fused[%d] = %v, want %v", i, fused32[i], relu32[i])
+		}
+	}
+}
+
+func to32(s []float64) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		out[i] = float32(v)
+	}
+	return out
 }

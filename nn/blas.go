@@ -50,3 +50,14 @@ func gemmBatch[T Float](count int, at func(i int) gemmArgs[T]) {
 		})
 	}
 }
+
+// gemmBias computes c = op(a)·op(b) + bias (bias added to every row), then
+// with relu clamps it at zero (v > 0 ? v : 0), in the GEMM's epilogue.
+func gemmBias[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, bias []T, relu bool, c []T, ldc int) {
+	switch a := any(a).(type) {
+	case []float32:
+		blas.Linear(transA, transB, m, n, k, a, lda, any(b).([]float32), ldb, any(bias).([]float32), relu, any(c).([]float32), ldc)
+	case []float64:
+		blas.Linear(transA, transB, m, n, k, a, lda, any(b).([]float64), ldb, any(bias).([]float64), relu, any(c).([]float64), ldc)
+	}
+}

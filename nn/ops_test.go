@@ -83,6 +83,9 @@ func TestOpGradients(t *testing.T) {
 		{"GELU", func(g *Graph) (*G.Node, error) {
 			return chain(g, func(n ...*G.Node) (*G.Node, error) { return GELU(n[0]) }, x3)
 		}},
+		{"LinearReLU", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return LinearReLU(n[0], n[1], n[2]) }, x3, w, b)
+		}},
 		{"ReLU", func(g *Graph) (*G.Node, error) {
 			return chain(g, func(n ...*G.Node) (*G.Node, error) { return ReLU(n[0]) }, x3)
 		}},

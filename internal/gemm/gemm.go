@@ -14,8 +14,16 @@ type Float interface{ float32 | float64 }
 // and b a k×NR sliver whose row p starts at b[p·csB]. A packed A sliver has
 // rsA = 1, csA = MR; a packed B sliver csB = NR; rows of a row-major A or B
 // can be read in place with their leading dimension as stride. c holds rows
-// of NR elements ldc apart.
-type kernelFunc[T Float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, acc bool)
+// of NR elements ldc apart. flags choose the epilogue, applied in this order:
+// flagAcc adds the old c, flagBias adds bias[j] to column j, flagReLU
+// replaces v by v > 0 ? v : 0.
+type kernelFunc[T Float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, flags int, bias []T)
+
+const (
+	flagAcc = 1 << iota
+	flagBias
+	flagReLU
+)
 
 // impl is one element type's blocking and micro-kernel.
 type impl[T Float] struct {
@@ -77,6 +85,41 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	im.parallel(&p)
 }
 
+// Linear computes c = op(a)·op(b) + bias, bias added to every row, and
+// with relu c = max(that, 0) as v > 0 ? v : 0 (so a NaN becomes 0), in the
+// micro-kernel's epilogue rather than in passes of their own. The shapes
+// are those of Gemm; bias has n elements.
+func Linear[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, bias []T, relu bool, c []T, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if len(bias) < n {
+		panic("gemm: bias is shorter than n")
+	}
+	im := implFor[T]()
+	p := Args[T]{TransA: transA, TransB: transB, M: m, N: n, K: k, A: a, LDA: lda, B: b, LDB: ldb, C: c, LDC: ldc, Bias: bias[:n], ReLU: relu}
+	if k <= 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			copy(row, p.Bias)
+			if relu {
+				for j, v := range row {
+					if !(v > 0) {
+						row[j] = 0
+					}
+				}
+			}
+		}
+		return
+	}
+	if m*n*k < minParallel || threads < 2 || m < 2*im.mr {
+		im.serial(&p)
+		return
+	}
+	im.parallel(&p)
+}
+
 // Args is one product for Batch: C = op(A)·op(B), or C += with Acc.
 type Args[T Float] struct {
 	TransA, TransB bool
@@ -88,6 +131,8 @@ type Args[T Float] struct {
 	C              []T
 	LDC            int
 	Acc            bool
+	Bias           []T  // if not nil, added to every row of the product (length N)
+	ReLU           bool // clamp the result at zero: v > 0 ? v : 0
 }
 
 // Batch computes count independent products, the i-th described by at(i),
@@ -251,7 +296,20 @@ func (im *impl[T]) packPanel(dst []T, p *Args[T], directB bool, jc, nc, pc, kc i
 // panel into c, packing the A block into buf as needed.
 func (im *impl[T]) block(buf *buffers[T], panel []T, p *Args[T], directB bool, ic, mc, jc, nc, pc, kc int) {
 	mr, nr := im.mr, im.nr
-	acc := p.Acc || pc > 0
+	flags := 0
+	if p.Acc || pc > 0 {
+		flags |= flagAcc
+	}
+	var bias []T
+	if pc+kc == p.K { // the epilogue belongs to the last block of k
+		if p.Bias != nil {
+			flags |= flagBias
+			bias = p.Bias[jc:]
+		}
+		if p.ReLU {
+			flags |= flagReLU
+		}
+	}
 	directA := !p.TransA || p.N <= directAMaxN
 	buf.a = grow(buf.a, (mc+mr-1)/mr*mr*kc)
 	if directA {
@@ -278,20 +336,32 @@ func (im *impl[T]) block(buf *buffers[T], panel []T, p *Args[T], directB bool, i
 				}
 			}
 			off := (ic+ir)*p.LDC + jc + jr
+			var bj []T
+			if bias != nil {
+				bj = bias[jr:]
+			}
 			if mrr == mr && nrr == nr {
-				im.kern(kc, as, rsA, csA, bs, csB, p.C[off:], p.LDC, acc)
+				im.kern(kc, as, rsA, csA, bs, csB, p.C[off:], p.LDC, flags, bj)
 				continue
 			}
-			im.kern(kc, as, rsA, csA, bs, csB, buf.tile, nr, false)
+			// An edge tile: compute it whole into the scratch tile, then
+			// apply the epilogue to the part that exists, in the kernel's
+			// order.
+			im.kern(kc, as, rsA, csA, bs, csB, buf.tile, nr, 0, nil)
 			for i := 0; i < mrr; i++ {
 				dst := p.C[off+i*p.LDC : off+i*p.LDC+nrr]
 				src := buf.tile[i*nr : i*nr+nrr]
-				if acc {
-					for j, v := range src {
-						dst[j] += v
+				for j, v := range src {
+					if flags&flagAcc != 0 {
+						v += dst[j]
 					}
-				} else {
-					copy(dst, src)
+					if flags&flagBias != 0 {
+						v += bj[j]
+					}
+					if flags&flagReLU != 0 && !(v > 0) {
+						v = 0
+					}
+					dst[j] = v
 				}
 			}
 		}
@@ -375,7 +445,7 @@ func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
 
 // kernelGo is the portable micro-kernel over the same sliver layout.
 func kernelGo[T Float](mr, nr int) kernelFunc[T] {
-	return func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, acc bool) {
+	return func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, flags int, bias []T) {
 		var accum [8 * 16]T
 		t := accum[:mr*nr]
 		for p := 0; p < k; p++ {
@@ -390,13 +460,17 @@ func kernelGo[T Float](mr, nr int) kernelFunc[T] {
 		}
 		for i := 0; i < mr; i++ {
 			dst := c[i*ldc : i*ldc+nr]
-			src := t[i*nr : i*nr+nr]
-			if acc {
-				for j, v := range src {
-					dst[j] += v
+			for j, v := range t[i*nr : i*nr+nr] {
+				if flags&flagAcc != 0 {
+					v += dst[j]
 				}
-			} else {
-				copy(dst, src)
+				if flags&flagBias != 0 {
+					v += bias[j]
+				}
+				if flags&flagReLU != 0 && !(v > 0) {
+					v = 0
+				}
+				dst[j] = v
 			}
 		}
 	}

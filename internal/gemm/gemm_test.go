@@ -220,3 +220,64 @@ func FuzzGemm(f *testing.F) {
 		check[float64](t, rng, p)
 	})
 }
+
+// TestLinear checks the bias and ReLU epilogue against naive, including
+// products deeper than one block of k (the epilogue only after the last)
+// and split over goroutines.
+func TestLinear(t *testing.T) {
+	defer func(n, m int) { threads, minParallel = n, m }(threads, minParallel)
+	for _, par := range []bool{false, true} {
+		if par {
+			threads, minParallel = 3, 1
+		}
+		bothKernels(t, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 8))
+			for _, s := range [][3]int{{1, 1, 1}, {7, 17, 13}, {13, 29, 257}, {37, 53, 600}, {150, 40, 31}, {64, 3100, 3}, {5, 5, 0}} {
+				for _, tA := range []bool{false, true} {
+					for _, tB := range []bool{false, true} {
+						for _, relu := range []bool{false, true} {
+							checkLinear[float32](t, rng, tA, tB, s[0], s[1], s[2], relu)
+							checkLinear[float64](t, rng, tA, tB, s[0], s[1], s[2], relu)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func checkLinear[T Float](t *testing.T, rng *rand.Rand, tA, tB bool, m, n, k int, relu bool) {
+	t.Helper()
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	a, b := random[T](rng, max(ar*ac, 1)), random[T](rng, max(br*bc, 1))
+	bias := random[T](rng, n)
+	c := random[T](rng, m*n)
+	want := make([]T, m*n)
+	naive(tA, tB, m, n, k, a, max(ac, 1), b, max(bc, 1), false, want, n)
+	for i := range want {
+		v := float64(want[i]) + float64(bias[i%n])
+		if relu && !(v > 0) {
+			v = 0
+		}
+		want[i] = T(v)
+	}
+	Linear(tA, tB, m, n, k, a, max(ac, 1), b, max(bc, 1), bias, relu, c, n)
+	var z T
+	eps := 1.2e-7
+	if _, ok := any(z).(float64); ok {
+		eps = 2.3e-16
+	}
+	tol := 4 * eps * float64(k+3)
+	for i := range c {
+		if math.Abs(float64(c[i])-float64(want[i])) > tol {
+			t.Fatalf("tA=%v tB=%v %dx%dx%d relu=%v: c[%d] = %v, want %v", tA, tB, m, n, k, relu, i, c[i], want[i])
+		}
+	}
+}

@@ -27,11 +27,15 @@ func main() {
 // reads packed slivers (rsA = size, csA = 6·size, csB = 64) and rows of A or
 // B in place. The k loop is unrolled twice.
 //
-//	func name(k int, a *T, rsA, csA int, b *T, csB int, c *T, ldc int, acc bool)
+// The epilogue, chosen by flags, adds c (flagAcc), then a bias row
+// (flagBias: bias[j] to column j of every row), then clamps at zero
+// (flagReLU: v > 0 ? v : 0), in that order.
+//
+//	func name(k int, a *T, rsA, csA int, b *T, csB int, c *T, ldc int, flags int, bias *T)
 func kernel(w *bytes.Buffer, name, p, s string, size int) {
 	const mr = 6
 	f := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
-	fmt.Fprintf(w, "\n// func %s(k int, a *T, rsA, csA int, b *T, csB int, c *T, ldc int, acc bool)\nTEXT ·%s(SB), NOSPLIT, $0-65\n", name, name)
+	fmt.Fprintf(w, "\n// func %s(k int, a *T, rsA, csA int, b *T, csB int, c *T, ldc int, flags int, bias *T)\nTEXT ·%s(SB), NOSPLIT, $0-80\n", name, name)
 	f("MOVQ k+0(FP), CX")
 	f("MOVQ a+8(FP), AX")
 	f("MOVQ rsA+16(FP), R8")
@@ -73,21 +77,36 @@ func kernel(w *bytes.Buffer, name, p, s string, size int) {
 	f("JEQ store")
 	step()
 	fmt.Fprintln(w, "store:")
-	f("MOVBLZX acc+64(FP), SI")
-	f("TESTL SI, SI")
-	f("JEQ overwrite")
+	f("MOVQ flags+64(FP), SI")
+	f("TESTQ $1, SI")
+	f("JEQ bias")
+	f("MOVQ DI, R12")
 	for i := 0; i < mr; i++ {
-		f("VADD%s (DI), Y%d, Y%d", p, 2*i, 2*i)
-		f("VADD%s 32(DI), Y%d, Y%d", p, 2*i+1, 2*i+1)
-		f("VMOVUP%s Y%d, (DI)", p[1:], 2*i)
-		f("VMOVUP%s Y%d, 32(DI)", p[1:], 2*i+1)
+		f("VADD%s (R12), Y%d, Y%d", p, 2*i, 2*i)
+		f("VADD%s 32(R12), Y%d, Y%d", p, 2*i+1, 2*i+1)
 		if i < mr-1 {
-			f("ADDQ DX, DI")
+			f("ADDQ DX, R12")
 		}
 	}
-	f("VZEROUPPER")
-	f("RET")
-	fmt.Fprintln(w, "overwrite:")
+	fmt.Fprintln(w, "bias:")
+	f("TESTQ $2, SI")
+	f("JEQ relu")
+	f("MOVQ bias+72(FP), R12")
+	f("VMOVUP%s (R12), Y12", p[1:])
+	f("VMOVUP%s 32(R12), Y13", p[1:])
+	for i := 0; i < mr; i++ {
+		f("VADD%s Y12, Y%d, Y%d", p, 2*i, 2*i)
+		f("VADD%s Y13, Y%d, Y%d", p, 2*i+1, 2*i+1)
+	}
+	fmt.Fprintln(w, "relu:")
+	f("TESTQ $4, SI")
+	f("JEQ write")
+	f("VXORPS Y14, Y14, Y14")
+	for r := 0; r < 12; r++ {
+		// Intel vmaxps dst, v, 0 gives v > 0 ? v : 0.
+		f("VMAX%s Y14, Y%d, Y%d", p, r, r)
+	}
+	fmt.Fprintln(w, "write:")
 	for i := 0; i < mr; i++ {
 		f("VMOVUP%s Y%d, (DI)", p[1:], 2*i)
 		f("VMOVUP%s Y%d, 32(DI)", p[1:], 2*i+1)
