@@ -108,3 +108,26 @@ func to32(s []float64) []float32 {
 	}
 	return out
 }
+
+// TestSumToFwd32 holds the vectorised bias-gradient sum to the plain loop.
+func TestSumToFwd32(t *testing.T) {
+	rng := newRand(5)
+	for _, m := range []int{1, 12, 64, 70} {
+		x := make([]float32, 301*m)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		got, want := make([]float32, m), make([]float32, m)
+		if err := sumToFwd32(got, [][]float32{x}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sumToFwd(want, [][]float32{x}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("m=%d: out[%d] = %v, want %v", m, j, got[j], want[j])
+			}
+		}
+	}
+}

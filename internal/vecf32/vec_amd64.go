@@ -20,3 +20,18 @@ func expSumAsm(dst, s, keep []float32, scale, m float32, acc *[8]float32) int {
 	expSum8(&dst[0], &s[0], &keep[0], n, scale, m, &expConst[0], acc)
 	return n
 }
+
+//go:noescape
+func addRows8(out, x *float32, n8, rows, strideBytes int)
+
+// addRowsAsm does the first len(out)/8·8 columns of AddRows and returns how
+// many it did.
+func addRowsAsm(out, x []float32, stride, rows int) int {
+	n8 := len(out) / 8 * 8
+	if !hasAVX2 || n8 == 0 || rows == 0 {
+		return 0
+	}
+	_ = x[(rows-1)*stride+n8-1]
+	addRows8(&out[0], &x[0], n8, rows, stride*4)
+	return n8
+}

@@ -71,3 +71,27 @@ loop:
 	VMOVUPS Y6, (R9)
 	VZEROUPPER
 	RET
+
+// func addRows8(out, x *float32, n8, rows, strideBytes int)
+// out[j] += row[j] for each row in turn, eight columns at a time.
+TEXT ·addRows8(SB), NOSPLIT, $0-40
+	MOVQ x+8(FP), SI
+	MOVQ rows+24(FP), CX
+	MOVQ strideBytes+32(FP), R8
+rowloop:
+	MOVQ out+0(FP), DI
+	MOVQ SI, R9
+	MOVQ n8+16(FP), DX
+colloop:
+	VMOVUPS (R9), Y0
+	VADDPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, R9
+	ADDQ $32, DI
+	SUBQ $8, DX
+	JNZ colloop
+	ADDQ R8, SI
+	DECQ CX
+	JNZ rowloop
+	VZEROUPPER
+	RET
