@@ -429,7 +429,21 @@ func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
 			}
 			continue
 		}
-		for j := 0; j < nrr; j++ {
+		// op(b)(p, j) = b[j, p]: rows of b become columns of the sliver,
+		// four at a time to share the loop and bounds checks.
+		j := 0
+		for ; j+4 <= nrr; j += 4 {
+			r := (j0 + jr + j) * ldb
+			s0 := b[r+p0 : r+p0+kc]
+			s1 := b[r+ldb+p0 : r+ldb+p0+kc]
+			s2 := b[r+2*ldb+p0 : r+2*ldb+p0+kc]
+			s3 := b[r+3*ldb+p0 : r+3*ldb+p0+kc]
+			for p := range s0 {
+				dd := d[p*nr+j : p*nr+j+4]
+				dd[0], dd[1], dd[2], dd[3] = s0[p], s1[p], s2[p], s3[p]
+			}
+		}
+		for ; j < nrr; j++ {
 			src := b[(j0+jr+j)*ldb+p0 : (j0+jr+j)*ldb+p0+kc]
 			for p, v := range src {
 				d[p*nr+j] = v
