@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/internal/vecf32"
 )
 
 // LayerNorm normalises x over its last axis (Ba et al., 2016):
@@ -30,7 +32,7 @@ func LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
 		inDims:  dimsOf(x, gamma, beta),
 		outDims: x.Dims(),
 		shape:   sameShape,
-		k:       kernelOf(layerNormFwd[float32](eps, st), layerNormFwd[float64](eps, st)),
+		k:       kernelOf(layerNormFwd32(eps, st), layerNormFwd[float64](eps, st)),
 		wrt:     []bool{true, true, true},
 		diff: func(in G.Nodes, _, gy *G.Node) (G.Nodes, error) {
 			gx, err := apply(&customOp{
@@ -106,6 +108,22 @@ func layerNormFwd[T Float](eps float64, st *normStats) func([]T, [][]T, []tensor
 				for j, v := range xr {
 					yr[j] = T((float64(v)-mean)*rstd)*g[j] + b[j]
 				}
+			}
+		})
+		return nil
+	}
+}
+
+// layerNormFwd32 is the float32 kernel, with each row's statistics and
+// output computed four elements at a time (vecf32.NormRow).
+func layerNormFwd32(eps float64, st *normStats) func([]float32, [][]float32, []tensor.Shape) error {
+	return func(y []float32, in [][]float32, s []tensor.Shape) error {
+		x, g, b := in[0], in[1], in[2]
+		n, d := rows(s[0])
+		st.size(n)
+		parallelRows(n, costly*n*d, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				st.mean[r], st.rstd[r] = vecf32.NormRow(y[r*d:(r+1)*d], x[r*d:(r+1)*d], g, b, eps)
 			}
 		})
 		return nil

@@ -35,3 +35,42 @@ func addRowsAsm(out, x []float32, stride, rows int) int {
 	addRows8(&out[0], &x[0], n8, rows, stride*4)
 	return n8
 }
+
+//go:noescape
+func sum4F64(x *float32, n4 int, lanes *[4]float64)
+
+//go:noescape
+func sqDev4F64(x *float32, n4 int, mean float64, lanes *[4]float64)
+
+//go:noescape
+func norm4(y, x, gamma, beta *float32, n4 int, mean, rstd float64)
+
+// sumAsm, sqDevAsm and normAsm do the first len(x)/4·4 elements of
+// NormRow's three passes and return how many they did.
+func sumAsm(x []float32, lanes *[4]float64) int {
+	n4 := len(x) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	sum4F64(&x[0], n4, lanes)
+	return n4
+}
+
+func sqDevAsm(x []float32, mean float64, lanes *[4]float64) int {
+	n4 := len(x) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	sqDev4F64(&x[0], n4, mean, lanes)
+	return n4
+}
+
+func normAsm(y, x, g, b []float32, mean, rstd float64) int {
+	n4 := len(x) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	_, _, _ = y[n4-1], g[n4-1], b[n4-1]
+	norm4(&y[0], &x[0], &g[0], &b[0], n4, mean, rstd)
+	return n4
+}

@@ -95,3 +95,69 @@ colloop:
 	JNZ rowloop
 	VZEROUPPER
 	RET
+
+// func sum4F64(x *float32, n4 int, lanes *[4]float64)
+// lanes[j mod 4] += float64(x[j]), four elements at a time.
+TEXT ·sum4F64(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n4+8(FP), CX
+	MOVQ lanes+16(FP), DI
+	VMOVUPD (DI), Y0
+sumloop:
+	VCVTPS2PD (SI), Y1
+	VADDPD Y1, Y0, Y0
+	ADDQ $16, SI
+	SUBQ $4, CX
+	JNZ sumloop
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func sqDev4F64(x *float32, n4 int, mean float64, lanes *[4]float64)
+// lanes[j mod 4] += (float64(x[j]) − mean)², the square rounded before the
+// sum (no fused multiply-add), four elements at a time.
+TEXT ·sqDev4F64(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n4+8(FP), CX
+	VBROADCASTSD mean+16(FP), Y2
+	MOVQ lanes+24(FP), DI
+	VMOVUPD (DI), Y0
+sqloop:
+	VCVTPS2PD (SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y1, Y1, Y1
+	VADDPD Y1, Y0, Y0
+	ADDQ $16, SI
+	SUBQ $4, CX
+	JNZ sqloop
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func norm4(y, x, gamma, beta *float32, n4 int, mean, rstd float64)
+// y[j] = float32((float64(x[j]) − mean)·rstd)·g[j] + b[j], each operation
+// rounded on its own, four elements at a time.
+TEXT ·norm4(SB), NOSPLIT, $0-56
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ n4+32(FP), CX
+	VBROADCASTSD mean+40(FP), Y2
+	VBROADCASTSD rstd+48(FP), Y3
+normloop:
+	VCVTPS2PD (SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y3, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMULPS (R8), X1, X1
+	VADDPS (R9), X1, X1
+	VMOVUPS X1, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	SUBQ $4, CX
+	JNZ normloop
+	VZEROUPPER
+	RET

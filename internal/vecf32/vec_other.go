@@ -5,3 +5,7 @@ package vecf32
 func expSumAsm(dst, s, keep []float32, scale, m float32, acc *[8]float32) int { return 0 }
 
 func addRowsAsm(out, x []float32, stride, rows int) int { return 0 }
+
+func sumAsm(x []float32, lanes *[4]float64) int                 { return 0 }
+func sqDevAsm(x []float32, mean float64, lanes *[4]float64) int { return 0 }
+func normAsm(y, x, g, b []float32, mean, rstd float64) int      { return 0 }
