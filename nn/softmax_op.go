@@ -71,8 +71,8 @@ func maskedSoftmaxFwd32(scale float64) func([]float32, [][]float32, []tensor.Sha
 				sr, wr := s[r:r+tk], w[r:r+tk]
 				m := float32(math.Inf(-1))
 				for j, v := range sr {
-					if k[j] != 0 {
-						m = max(m, float32(sc*v))
+					if t := float32(sc * v); k[j] != 0 && t > m {
+						m = t
 					}
 				}
 				if math.IsInf(float64(m), -1) { // every key masked

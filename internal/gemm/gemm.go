@@ -351,6 +351,16 @@ func (im *impl[T]) block(buf *buffers[T], panel []T, p *Args[T], directB bool, i
 			for i := 0; i < mrr; i++ {
 				dst := p.C[off+i*p.LDC : off+i*p.LDC+nrr]
 				src := buf.tile[i*nr : i*nr+nrr]
+				switch flags {
+				case 0:
+					copy(dst, src)
+					continue
+				case flagAcc:
+					for j, v := range src {
+						dst[j] += v
+					}
+					continue
+				}
 				for j, v := range src {
 					if flags&flagAcc != 0 {
 						v += dst[j]
