@@ -23,6 +23,7 @@ var gemmShapes = []struct {
 	{"ff2_2048x256x1024", false, true, 2048, 256, 1024},     // h·W2ᵀ
 	{"gradX_2048x256x1024", false, false, 2048, 256, 1024},  // gy·W
 	{"gradW_1024x256x2048", true, false, 1024, 256, 2048},   // gyᵀ·x
+	{"gradW_256x1024x2048", true, false, 256, 1024, 2048},   // gyᵀ·h
 	{"head_64x64x32", false, true, 64, 64, 32},              // Q_h·K_hᵀ
 	{"small_head_32x32x16", false, true, 32, 32, 16},        // small model Q_h·K_hᵀ
 	{"small_mix_32x16x32", false, false, 32, 16, 32},        // small model S·V_h

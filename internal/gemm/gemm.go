@@ -423,6 +423,32 @@ func packA[T Float](dst, a []T, lda int, trans bool, i0, mc, p0, kc, mr int) {
 // packB copies op(b)[p0:p0+kc, j0:j0+nc] into dst as NR-wide slivers, each
 // stored row after row, padding the last sliver with zeros.
 func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
+	if !trans {
+		// op(b)(p, j) = b[p, j]: walk b row after row, so the reads stream
+		// (a sliver at a time would stride by ldb, often a power of two
+		// that defeats the prefetcher and the cache's sets), and deal each
+		// row out to the slivers.
+		full := nc / nr * nr
+		for p := 0; p < kc; p++ {
+			row := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nc]
+			for jr := 0; jr < full; jr += nr {
+				d := dst[jr*kc+p*nr : jr*kc+p*nr+nr]
+				for j, v := range row[jr : jr+nr] {
+					d[j] = v
+				}
+			}
+			if full < nc {
+				d := dst[full*kc+p*nr : full*kc+p*nr+nr]
+				for j, v := range row[full:] {
+					d[j] = v
+				}
+				for j := nc - full; j < nr; j++ {
+					d[j] = 0
+				}
+			}
+		}
+		return
+	}
 	for jr := 0; jr < nc; jr += nr {
 		nrr := min(nr, nc-jr)
 		d := dst[jr*kc : (jr+nr)*kc]
