@@ -57,8 +57,7 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 }
 
 // maskedSoftmaxFwd32 is the float32 kernel: it works in float32 as PyTorch
-// does, with the exponentials and their sum eight at a time
-// (vecf32.ExpSum).
+// does, eight elements at a time (vecf32).
 func maskedSoftmaxFwd32(scale float64) func([]float32, [][]float32, []tensor.Shape) error {
 	sc := float32(scale)
 	return func(w []float32, in [][]float32, sh []tensor.Shape) error {
@@ -69,20 +68,12 @@ func maskedSoftmaxFwd32(scale float64) func([]float32, [][]float32, []tensor.Sha
 			for r := lo * tk; r < hi*tk; r += tk {
 				k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
 				sr, wr := s[r:r+tk], w[r:r+tk]
-				m := float32(math.Inf(-1))
-				for j, v := range sr {
-					if t := float32(sc * v); k[j] != 0 && t > m {
-						m = t
-					}
-				}
+				m := vecf32.MaskedMax(sr, k, sc)
 				if math.IsInf(float64(m), -1) { // every key masked
 					clear(wr)
 					continue
 				}
-				inv := 1 / vecf32.ExpSum(wr, sr, k, sc, m)
-				for j := range wr {
-					wr[j] *= inv
-				}
+				vecf32.Scale(wr, 1/vecf32.ExpSum(wr, sr, k, sc, m))
 			}
 		})
 		return nil

@@ -61,3 +61,26 @@ func ExpSum(dst, s, keep []float32, scale, m float32) float32 {
 	}
 	return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
+
+// MaskedMax returns the largest scale·s[j] over j with keep[j] ≠ 0, or −∞
+// when every key is masked. NaNs are not looked for.
+func MaskedMax(s, keep []float32, scale float32) float32 {
+	n := len(s)
+	keep = keep[:n]
+	m := float32(math.Inf(-1))
+	done := maskedMaxAsm(s, keep, scale, &m)
+	for j := done; j < n; j++ {
+		if t := float32(scale * s[j]); keep[j] != 0 && t > m {
+			m = t
+		}
+	}
+	return m
+}
+
+// Scale multiplies x by c in place.
+func Scale(x []float32, c float32) {
+	done := scaleAsm(x, c)
+	for j := done; j < len(x); j++ {
+		x[j] *= c
+	}
+}

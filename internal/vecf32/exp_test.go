@@ -66,3 +66,35 @@ func TestExpSumBitForBit(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskedMaxAndScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 70; n++ {
+		for trial := 0; trial < 20; trial++ {
+			s, keep := make([]float32, n), make([]float32, n)
+			for j := range s {
+				s[j] = float32(rng.NormFloat64() * 10)
+				if rng.IntN(3) > 0 {
+					keep[j] = 1
+				}
+			}
+			scale := float32(0.1 + rng.Float64())
+			want := float32(math.Inf(-1))
+			for j := range s {
+				if t := float32(scale * s[j]); keep[j] != 0 && t > want {
+					want = t
+				}
+			}
+			if got := MaskedMax(s, keep, scale); math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("n=%d: MaskedMax = %v, want %v", n, got, want)
+			}
+			x := append([]float32(nil), s...)
+			Scale(x, scale)
+			for j := range x {
+				if w := s[j] * scale; math.Float32bits(x[j]) != math.Float32bits(w) {
+					t.Fatalf("n=%d: Scale: x[%d] = %v, want %v", n, j, x[j], w)
+				}
+			}
+		}
+	}
+}

@@ -74,3 +74,28 @@ func normAsm(y, x, g, b []float32, mean, rstd float64) int {
 	norm4(&y[0], &x[0], &g[0], &b[0], n4, mean, rstd)
 	return n4
 }
+
+//go:noescape
+func maskedMax8(s, keep *float32, n8 int, scale float32, m *float32)
+
+//go:noescape
+func scale8(x *float32, n8 int, c float32)
+
+func maskedMaxAsm(s, keep []float32, scale float32, m *float32) int {
+	n8 := len(s) / 8 * 8
+	if !hasAVX2 || n8 == 0 {
+		return 0
+	}
+	_ = keep[n8-1]
+	maskedMax8(&s[0], &keep[0], n8, scale, m)
+	return n8
+}
+
+func scaleAsm(x []float32, c float32) int {
+	n8 := len(x) / 8 * 8
+	if !hasAVX2 || n8 == 0 {
+		return 0
+	}
+	scale8(&x[0], n8, c)
+	return n8
+}

@@ -161,3 +161,47 @@ normloop:
 	JNZ normloop
 	VZEROUPPER
 	RET
+
+// func maskedMax8(s, keep *float32, n8 int, scale float32, m *float32)
+// *m = max(*m, scale·s[j] for kept j), eight at a time; masked lanes hold −∞.
+TEXT ·maskedMax8(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), SI
+	MOVQ keep+8(FP), DX
+	MOVQ n8+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y0
+	MOVQ m+32(FP), DI
+	VBROADCASTSS (DI), Y1     // running maximum, −∞ to start
+	VMOVAPS Y1, Y2            // −∞ for masked lanes
+	VXORPS Y7, Y7, Y7
+maxloop:
+	VMULPS (SI), Y0, Y3
+	VCMPPS $4, (DX), Y7, Y4   // keep ≠ 0
+	VBLENDVPS Y4, Y3, Y2, Y3  // kept ? scale·s : −∞
+	VMAXPS Y3, Y1, Y1
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ maxloop
+	VEXTRACTF128 $1, Y1, X3
+	VMAXPS X3, X1, X1
+	VPERMILPS $0x4e, X1, X3
+	VMAXPS X3, X1, X1
+	VPERMILPS $0xb1, X1, X3
+	VMAXPS X3, X1, X1
+	VMOVSS X1, (DI)
+	VZEROUPPER
+	RET
+
+// func scale8(x *float32, n8 int, c float32)
+TEXT ·scale8(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSS c+16(FP), Y0
+scaleloop:
+	VMULPS (DI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ scaleloop
+	VZEROUPPER
+	RET

@@ -9,3 +9,6 @@ func addRowsAsm(out, x []float32, stride, rows int) int { return 0 }
 func sumAsm(x []float32, lanes *[4]float64) int                 { return 0 }
 func sqDevAsm(x []float32, mean float64, lanes *[4]float64) int { return 0 }
 func normAsm(y, x, g, b []float32, mean, rstd float64) int      { return 0 }
+
+func maskedMaxAsm(s, keep []float32, scale float32, m *float32) int { return 0 }
+func scaleAsm(x []float32, c float32) int                           { return 0 }
