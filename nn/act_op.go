@@ -104,10 +104,11 @@ func reluFwd32(y []float32, in [][]float32, _ []tensor.Shape) error {
 	return nil
 }
 
-// reluGrad: gx = gy where y > 0, else 0. The output y of max(x, 0) is +0,
-// positive or NaN, so y > 0 or NaN exactly when its bits are not zero;
-// masking with the bits spares a branch that mispredicts on every other
-// element. A NaN passes gy through, as in PyTorch (NaN <= 0 is false).
+// reluGrad: gx = gy where y > 0, else 0. The output y of a ReLU is +0,
+// positive or NaN, so y > 0 or NaN exactly when y ≠ 0: reluGrad32 masks
+// eight at a time with that test (vecf32.PassNonzero), reluGrad64 with the
+// bits, sparing a branch that mispredicts on every other element. A NaN
+// passes gy through, as in PyTorch (NaN <= 0 is false).
 func reluGrad32(gx []float32, in [][]float32, _ []tensor.Shape) error {
 	y, gy := in[0][:len(gx)], in[1][:len(gx)]
 	parallelRows(len(gx), len(gx), func(lo, hi int) {

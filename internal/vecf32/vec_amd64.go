@@ -99,3 +99,15 @@ func scaleAsm(x []float32, c float32) int {
 	scale8(&x[0], n8, c)
 	return n8
 }
+
+//go:noescape
+func passNonzero8(dst, y, grad *float32, n8 int)
+
+func passNonzeroAsm(dst, y, g []float32) int {
+	n8 := len(dst) / 8 * 8
+	if !hasAVX2 || n8 == 0 {
+		return 0
+	}
+	passNonzero8(&dst[0], &y[0], &g[0], n8)
+	return n8
+}

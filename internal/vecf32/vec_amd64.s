@@ -205,3 +205,23 @@ scaleloop:
 	JNZ scaleloop
 	VZEROUPPER
 	RET
+
+// func passNonzero8(dst, y, grad *float32, n8 int)
+// dst = y ≠ 0 (unordered: NaN ≠ 0) ? grad : +0, eight at a time.
+TEXT ·passNonzero8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ grad+16(FP), DX
+	MOVQ n8+24(FP), CX
+	VXORPS Y7, Y7, Y7
+passloop:
+	VCMPPS $4, (SI), Y7, Y0
+	VANDPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ passloop
+	VZEROUPPER
+	RET

@@ -12,3 +12,5 @@ func normAsm(y, x, g, b []float32, mean, rstd float64) int      { return 0 }
 
 func maskedMaxAsm(s, keep []float32, scale float32, m *float32) int { return 0 }
 func scaleAsm(x []float32, c float32) int                           { return 0 }
+
+func passNonzeroAsm(dst, y, g []float32) int { return 0 }
