@@ -40,7 +40,7 @@ func LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
 				inDims:  dimsOf(in[0], in[1], gy),
 				outDims: in[0].Dims(),
 				shape:   sameShape,
-				k:       kernelOf(layerNormGradX[float32](st), layerNormGradX[float64](st)),
+				k:       kernelOf(layerNormGradX32(st), layerNormGradX[float64](st)),
 			}, in[0], in[1], gy)
 			if err != nil {
 				return nil, err
@@ -152,6 +152,21 @@ func layerNormGradX[T Float](st *normStats) func([]T, [][]T, []tensor.Shape) err
 					xh := (float64(v) - mean) * rstd
 					gxr[j] = T(rstd * (float64(gyr[j])*float64(g[j]) - mg - xh*mgx))
 				}
+			}
+		})
+		return nil
+	}
+}
+
+// layerNormGradX32 is the float32 kernel, four elements at a time
+// (vecf32.NormGradRow).
+func layerNormGradX32(st *normStats) func([]float32, [][]float32, []tensor.Shape) error {
+	return func(gx []float32, in [][]float32, s []tensor.Shape) error {
+		x, g, gy := in[0], in[1], in[2]
+		n, d := rows(s[0])
+		parallelRows(n, costly*n*d, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				vecf32.NormGradRow(gx[r*d:(r+1)*d], x[r*d:(r+1)*d], g, gy[r*d:(r+1)*d], st.mean[r], st.rstd[r])
 			}
 		})
 		return nil

@@ -50,3 +50,43 @@ func TestNormRowBitForBit(t *testing.T) {
 		}
 	}
 }
+
+// normGradRowGo is NormGradRow without the assembly.
+func normGradRowGo(gx, x, g, gy []float32, mean, rstd float64) {
+	var lanes [8]float64
+	for j := range x {
+		gh := float64(float64(gy[j]) * float64(g[j]))
+		lanes[j%4] += gh
+		lanes[4+j%4] += float64(float64(gh*(float64(x[j])-mean)) * rstd)
+	}
+	mg := ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3])) / float64(len(x))
+	mgx := ((lanes[4] + lanes[6]) + (lanes[5] + lanes[7])) / float64(len(x))
+	for j := range x {
+		xh := float64((float64(x[j]) - mean) * rstd)
+		gh := float64(float64(gy[j]) * float64(g[j]))
+		gx[j] = float32(rstd * float64(float64(gh-mg)-float64(xh*mgx)))
+	}
+}
+
+func TestNormGradRowBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for d := 1; d <= 70; d++ {
+		for trial := 0; trial < 10; trial++ {
+			x, g, gy := make([]float32, d), make([]float32, d), make([]float32, d)
+			for j := range x {
+				x[j] = float32(3 + rng.NormFloat64())
+				g[j] = float32(1 + 0.1*rng.NormFloat64())
+				gy[j] = float32(rng.NormFloat64())
+			}
+			mean, rstd := 3+0.1*rng.NormFloat64(), 1+0.1*rng.NormFloat64()
+			got, want := make([]float32, d), make([]float32, d)
+			NormGradRow(got, x, g, gy, mean, rstd)
+			normGradRowGo(want, x, g, gy, mean, rstd)
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("d=%d: gx[%d] = %v, want %v", d, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}

@@ -111,3 +111,27 @@ func passNonzeroAsm(dst, y, g []float32) int {
 	passNonzero8(&dst[0], &y[0], &g[0], n8)
 	return n8
 }
+
+//go:noescape
+func normGradSums4(x, gamma, gy *float32, n4 int, mean, rstd float64, lanes *[8]float64)
+
+//go:noescape
+func normGrad4(gx, x, gamma, gy *float32, n4 int, mean, rstd, mg, mgx float64)
+
+func normGradSumsAsm(x, g, gy []float32, mean, rstd float64, lanes *[8]float64) int {
+	n4 := len(x) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	normGradSums4(&x[0], &g[0], &gy[0], n4, mean, rstd, lanes)
+	return n4
+}
+
+func normGradAsm(gx, x, g, gy []float32, mean, rstd, mg, mgx float64) int {
+	n4 := len(x) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	normGrad4(&gx[0], &x[0], &g[0], &gy[0], n4, mean, rstd, mg, mgx)
+	return n4
+}

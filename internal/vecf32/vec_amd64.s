@@ -225,3 +225,70 @@ passloop:
 	JNZ passloop
 	VZEROUPPER
 	RET
+
+// func normGradSums4(x, gamma, gy *float32, n4 int, mean, rstd float64, lanes *[8]float64)
+// lanes[0:4] += ĝ, lanes[4:8] += (ĝ·(x − mean))·rstd with ĝ = gy·gamma in
+// float64, each operation rounded on its own, four elements at a time.
+TEXT ·normGradSums4(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ gamma+8(FP), R8
+	MOVQ gy+16(FP), DX
+	MOVQ n4+24(FP), CX
+	VBROADCASTSD mean+32(FP), Y2
+	VBROADCASTSD rstd+40(FP), Y3
+	MOVQ lanes+48(FP), DI
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+gsumloop:
+	VCVTPS2PD (DX), Y4
+	VCVTPS2PD (R8), Y5
+	VMULPD Y5, Y4, Y4         // ĝ
+	VADDPD Y4, Y0, Y0
+	VCVTPS2PD (SI), Y5
+	VSUBPD Y2, Y5, Y5         // x − mean
+	VMULPD Y5, Y4, Y4         // ĝ·(x − mean)
+	VMULPD Y3, Y4, Y4         // ·rstd
+	VADDPD Y4, Y1, Y1
+	ADDQ $16, SI
+	ADDQ $16, R8
+	ADDQ $16, DX
+	SUBQ $4, CX
+	JNZ gsumloop
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VZEROUPPER
+	RET
+
+// func normGrad4(gx, x, gamma, gy *float32, n4 int, mean, rstd, mg, mgx float64)
+// gx = float32(rstd·((ĝ − mg) − x̂·mgx)), x̂ = (x − mean)·rstd, four at a time.
+TEXT ·normGrad4(SB), NOSPLIT, $0-72
+	MOVQ gx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ gy+24(FP), DX
+	MOVQ n4+32(FP), CX
+	VBROADCASTSD mean+40(FP), Y2
+	VBROADCASTSD rstd+48(FP), Y3
+	VBROADCASTSD mg+56(FP), Y6
+	VBROADCASTSD mgx+64(FP), Y7
+gradloop:
+	VCVTPS2PD (SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y3, Y1, Y1         // x̂
+	VMULPD Y7, Y1, Y1         // x̂·mgx
+	VCVTPS2PD (DX), Y4
+	VCVTPS2PD (R8), Y5
+	VMULPD Y5, Y4, Y4         // ĝ
+	VSUBPD Y6, Y4, Y4         // ĝ − mg
+	VSUBPD Y1, Y4, Y4         // − x̂·mgx
+	VMULPD Y3, Y4, Y4         // ·rstd
+	VCVTPD2PSY Y4, X4
+	VMOVUPS X4, (DI)
+	ADDQ $16, SI
+	ADDQ $16, R8
+	ADDQ $16, DX
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JNZ gradloop
+	VZEROUPPER
+	RET

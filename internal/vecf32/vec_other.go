@@ -14,3 +14,6 @@ func maskedMaxAsm(s, keep []float32, scale float32, m *float32) int { return 0 }
 func scaleAsm(x []float32, c float32) int                           { return 0 }
 
 func passNonzeroAsm(dst, y, g []float32) int { return 0 }
+
+func normGradSumsAsm(x, g, gy []float32, mean, rstd float64, lanes *[8]float64) int { return 0 }
+func normGradAsm(gx, x, g, gy []float32, mean, rstd, mg, mgx float64) int           { return 0 }
