@@ -35,7 +35,7 @@ func MaskedSoftmax(s, keep *G.Node, scale float64) (*G.Node, error) {
 				inDims:  dimsOf(w, gw),
 				outDims: w.Dims(),
 				shape:   sameShape,
-				k:       kernelOf(softmaxGrad[float32](scale), softmaxGrad[float64](scale)),
+				k:       kernelOf(softmaxGrad32(scale), softmaxGrad[float64](scale)),
 			}, w, gw)
 			if err != nil {
 				return nil, err
@@ -107,6 +107,21 @@ func maskedSoftmaxRows[T Float](w, s, keep []T, scale float64, tk, perBatch, lo,
 				wr[j] = T(float64(wr[j]) * inv)
 			}
 		}
+	}
+}
+
+// softmaxGrad32 is the float32 kernel, four elements at a time
+// (vecf32.SoftmaxGradRow).
+func softmaxGrad32(scale float64) func([]float32, [][]float32, []tensor.Shape) error {
+	return func(gs []float32, in [][]float32, sh []tensor.Shape) error {
+		w, gw := in[0], in[1]
+		n, tk := rows(sh[0])
+		parallelRows(n, costly*len(w), func(lo, hi int) {
+			for r := lo * tk; r < hi*tk; r += tk {
+				vecf32.SoftmaxGradRow(gs[r:r+tk], w[r:r+tk], gw[r:r+tk], scale)
+			}
+		})
+		return nil
 	}
 }
 

@@ -84,3 +84,22 @@ func Scale(x []float32, c float32) {
 		x[j] *= c
 	}
 }
+
+// SoftmaxGradRow sets gs[j] = float32((scale·w[j])·(gw[j] − Σ w·gw)), the
+// gradient of a scaled softmax row at its input given its output w and
+// output gradient gw, in float64 with the dot product kept in four lanes
+// (element j in lane j mod 4) added as (0+2)+(1+3).
+func SoftmaxGradRow(gs, w, gw []float32, scale float64) {
+	n := len(w)
+	gs, gw = gs[:n], gw[:n]
+	var lanes [4]float64
+	done := dotAsm(w, gw, &lanes)
+	for j := done; j < n; j++ {
+		lanes[j%4] += float64(float64(w[j]) * float64(gw[j]))
+	}
+	dot := (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+	done = softmaxGradAsm(gs, w, gw, scale, dot)
+	for j := done; j < n; j++ {
+		gs[j] = float32(float64(scale*float64(w[j])) * float64(float64(gw[j])-dot))
+	}
+}

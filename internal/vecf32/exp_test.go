@@ -98,3 +98,32 @@ func TestMaskedMaxAndScale(t *testing.T) {
 		}
 	}
 }
+
+func TestSoftmaxGradRowBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for n := 1; n <= 70; n++ {
+		for trial := 0; trial < 10; trial++ {
+			w, gw := make([]float32, n), make([]float32, n)
+			for j := range w {
+				w[j] = float32(rng.Float64())
+				gw[j] = float32(rng.NormFloat64())
+			}
+			scale := 0.1 + rng.Float64()
+			got, want := make([]float32, n), make([]float32, n)
+			SoftmaxGradRow(got, w, gw, scale)
+			var lanes [4]float64
+			for j := range w {
+				lanes[j%4] += float64(float64(w[j]) * float64(gw[j]))
+			}
+			dot := (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+			for j := range w {
+				want[j] = float32(float64(scale*float64(w[j])) * float64(float64(gw[j])-dot))
+			}
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("n=%d: gs[%d] = %v, want %v", n, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}

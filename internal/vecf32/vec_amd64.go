@@ -135,3 +135,27 @@ func normGradAsm(gx, x, g, gy []float32, mean, rstd, mg, mgx float64) int {
 	normGrad4(&gx[0], &x[0], &g[0], &gy[0], n4, mean, rstd, mg, mgx)
 	return n4
 }
+
+//go:noescape
+func dot4F64(w, gw *float32, n4 int, lanes *[4]float64)
+
+//go:noescape
+func softmaxGrad4(gs, w, gw *float32, n4 int, scale, dot float64)
+
+func dotAsm(w, gw []float32, lanes *[4]float64) int {
+	n4 := len(w) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	dot4F64(&w[0], &gw[0], n4, lanes)
+	return n4
+}
+
+func softmaxGradAsm(gs, w, gw []float32, scale, dot float64) int {
+	n4 := len(w) / 4 * 4
+	if !hasAVX2 || n4 == 0 {
+		return 0
+	}
+	softmaxGrad4(&gs[0], &w[0], &gw[0], n4, scale, dot)
+	return n4
+}

@@ -292,3 +292,49 @@ gradloop:
 	JNZ gradloop
 	VZEROUPPER
 	RET
+
+// func dot4F64(w, gw *float32, n4 int, lanes *[4]float64)
+// lanes[j mod 4] += w[j]·gw[j] in float64, the product rounded before the sum.
+TEXT ·dot4F64(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ gw+8(FP), DX
+	MOVQ n4+16(FP), CX
+	MOVQ lanes+24(FP), DI
+	VMOVUPD (DI), Y0
+dotloop:
+	VCVTPS2PD (SI), Y1
+	VCVTPS2PD (DX), Y2
+	VMULPD Y2, Y1, Y1
+	VADDPD Y1, Y0, Y0
+	ADDQ $16, SI
+	ADDQ $16, DX
+	SUBQ $4, CX
+	JNZ dotloop
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func softmaxGrad4(gs, w, gw *float32, n4 int, scale, dot float64)
+// gs = float32((scale·w)·(gw − dot)) in float64, four at a time.
+TEXT ·softmaxGrad4(SB), NOSPLIT, $0-48
+	MOVQ gs+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ gw+16(FP), DX
+	MOVQ n4+24(FP), CX
+	VBROADCASTSD scale+32(FP), Y3
+	VBROADCASTSD dot+40(FP), Y4
+sgradloop:
+	VCVTPS2PD (SI), Y1
+	VMULPD Y3, Y1, Y1
+	VCVTPS2PD (DX), Y2
+	VSUBPD Y4, Y2, Y2
+	VMULPD Y2, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X1, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JNZ sgradloop
+	VZEROUPPER
+	RET

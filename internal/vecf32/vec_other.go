@@ -17,3 +17,6 @@ func passNonzeroAsm(dst, y, g []float32) int { return 0 }
 
 func normGradSumsAsm(x, g, gy []float32, mean, rstd float64, lanes *[8]float64) int { return 0 }
 func normGradAsm(gx, x, g, gy []float32, mean, rstd, mg, mgx float64) int           { return 0 }
+
+func dotAsm(w, gw []float32, lanes *[4]float64) int              { return 0 }
+func softmaxGradAsm(gs, w, gw []float32, scale, dot float64) int { return 0 }
