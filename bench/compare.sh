@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # compare.sh measures qkv against PyTorch 1.13 + OpenBLAS on this machine:
 # training and forward-only throughput at the default, small and large
-# sizes, runs of the two interleaved REPS times, and prints the medians,
-# the ratio qkv/PyTorch and the peak resident memory of each process.
+# sizes, runs of the two interleaved REPS times, and prints the medians and
+# the best runs, the ratios qkv/PyTorch and the median peak resident memory
+# of each process. On a shared machine the best runs are the ones least
+# disturbed by other work.
 #
 #   bench/compare.sh                       # REPS=5 SECONDS=10, all sizes and modes
 #   REPS=3 SECONDS=5 SIZES="small" MODES="train" bench/compare.sh
@@ -68,16 +70,18 @@ for size in $SIZES; do
 	done
 done
 
-printf '\n| size | mode | qkv tokens/s | PyTorch tokens/s | qkv/PyTorch | qkv peak RSS | PyTorch peak RSS |\n'
-printf '|---|---|---:|---:|---:|---:|---:|\n'
+printf '\n| size | mode | qkv tokens/s | PyTorch tokens/s | qkv/PyTorch | best qkv | best PyTorch | best/best | qkv peak RSS | PyTorch peak RSS |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for size in $SIZES; do
 	for mode in $MODES; do
 		q=$(cut -d' ' -f1 "$work/qkv-$size-$mode" | median)
 		t=$(cut -d' ' -f1 "$work/torch-$size-$mode" | median)
+		qb=$(cut -d' ' -f1 "$work/qkv-$size-$mode" | sort -n | tail -1)
+		tb=$(cut -d' ' -f1 "$work/torch-$size-$mode" | sort -n | tail -1)
 		qr=$(cut -d' ' -f2 "$work/qkv-$size-$mode" | median)
 		tr=$(cut -d' ' -f2 "$work/torch-$size-$mode" | median)
-		awk -v s="$size" -v m="$mode" -v q="$q" -v t="$t" -v qr="$qr" -v tr="$tr" 'BEGIN {
-			printf "| %s | %s | %.0f | %.0f | %.2f | %.0f MB | %.0f MB |\n", s, m, q, t, q / t, qr / 1024, tr / 1024 }'
+		awk -v s="$size" -v m="$mode" -v q="$q" -v t="$t" -v qb="$qb" -v tb="$tb" -v qr="$qr" -v tr="$tr" 'BEGIN {
+			printf "| %s | %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f MB | %.0f MB |\n", s, m, q, t, q / t, qb, tb, qb / tb, qr / 1024, tr / 1024 }'
 	done
 done
-echo "(medians of $REPS interleaved runs of ${SECONDS_PER_RUN}s each; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(medians and bests of $REPS interleaved runs of ${SECONDS_PER_RUN}s each; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
