@@ -1,7 +1,11 @@
-// Package bench holds qkv's benchmarks: a training step and an evaluation
-// pass of the default model, measured with Go's testing.B. Run them with
+// Package bench measures qkv's speed: Go benchmarks of a training step and
+// of an evaluation forward pass at the three sizes of the comparison with
+// PyTorch (Sizes), in tokens per second and allocations per step, and of
+// the matrix products of a step, in GFLOP/s, against gonum:
 //
-//	go test ./bench -bench . -benchmem
+//	go test ./bench -run XXX -bench . -benchmem
 //
-// and compare runs with golang.org/x/perf/cmd/benchstat.
+// cmd/qkvbench runs one size and mode for a fixed time, torch_bench.py does
+// the same in PyTorch, and compare.sh runs the two interleaved and prints
+// the table of the README's Speed section.
 package bench

@@ -65,14 +65,14 @@ func (f *FeedForward) Params() []*nn.Param { return collect(f.Linear1, f.Linear2
 
 // Forward applies the network: [..., D] → [..., D].
 func (f *FeedForward) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
-	h, err := f.Linear1.Forward(g, x)
-	if err != nil {
-		return nil, err
-	}
+	var h *G.Node
+	var err error
 	if f.cfg.Activation == GELU {
-		h, err = nn.GELU(h)
+		if h, err = f.Linear1.Forward(g, x); err == nil {
+			h, err = nn.GELU(h)
+		}
 	} else {
-		h, err = G.Rectify(h)
+		h, err = f.Linear1.forwardReLU(g, x) // one fused op: max(x·W₁ᵀ + b₁, 0)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("layers: feed-forward %q: %w", f.name, err)

@@ -59,6 +59,19 @@ func (l *Linear) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	return nn.Linear(x, w, b)
 }
 
+// forwardReLU computes max(x·Wᵀ + b, 0) as one op (nn.LinearReLU).
+func (l *Linear) forwardReLU(g *nn.Graph, x *G.Node) (*G.Node, error) {
+	w, err := g.Param(l.Weight)
+	if err != nil {
+		return nil, err
+	}
+	b, err := g.Param(l.Bias)
+	if err != nil {
+		return nil, err
+	}
+	return nn.LinearReLU(x, w, b)
+}
+
 // newParam makes and initialises one parameter.
 func newParam(name string, dt tensor.Dtype, init nn.Initializer, rng *rand.Rand, shape ...int) (*nn.Param, error) {
 	p, err := nn.NewParam(name, dt, shape...)

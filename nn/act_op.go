@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 
 	G "gorgonia.org/gorgonia"
@@ -50,5 +51,113 @@ func geluGrad[T Float](gx []T, in [][]T, _ []tensor.Shape) error {
 		pdf := math.Exp(-0.5*xf*xf) / math.Sqrt(2*math.Pi)
 		gx[i] = T(float64(gy[i]) * (cdf + xf*pdf))
 	}
+	return nil
+}
+
+// ReLU returns max(x, 0) element-wise, as torch.relu. Its gradient passes
+// gy where the output is positive, as PyTorch's threshold_backward does.
+func ReLU(x *G.Node) (*G.Node, error) {
+	op := &customOp{
+		name:    "ReLU",
+		inDims:  dimsOf(x),
+		outDims: x.Dims(),
+		shape:   sameShape,
+		k:       kernelOf(reluFwd32, reluFwd[float64]),
+		wrt:     []bool{true},
+		diff: func(_ G.Nodes, y, gy *G.Node) (G.Nodes, error) {
+			gx, err := apply(&customOp{
+				name:    "ReLUGrad",
+				inDims:  dimsOf(y, gy),
+				outDims: y.Dims(),
+				shape:   sameShape,
+				k:       kernelOf(reluGrad32, reluGrad64),
+			}, y, gy)
+			return G.Nodes{gx}, err
+		},
+	}
+	return apply(op, x)
+}
+
+func reluFwd[T Float](y []T, in [][]T, _ []tensor.Shape) error {
+	x := in[0][:len(y)]
+	parallelRows(len(y), len(y), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			y[lo+i] = max(v, 0)
+		}
+	})
+	return nil
+}
+
+// reluFwd32 is reluFwd without branches, which mispredict on every other
+// element of a layer's pre-activations: it keeps the bits of x where x is
+// not negative or is a NaN, and gives +0 elsewhere (also for −0), as max.
+func reluFwd32(y []float32, in [][]float32, _ []tensor.Shape) error {
+	x := in[0][:len(y)]
+	parallelRows(len(y), len(y), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			b := math.Float32bits(v)
+			neg := uint32(int32(b) >> 31)
+			nan := uint32(int32(0x7f800000-b&0x7fffffff) >> 31)
+			y[lo+i] = math.Float32frombits(b & (^neg | nan))
+		}
+	})
+	return nil
+}
+
+// reluGrad: gx = gy where y > 0, else 0. The output y of a ReLU is +0,
+// positive or NaN, so y > 0 or NaN exactly when y ≠ 0: reluGrad32 masks
+// eight at a time with that test (vecf32.PassNonzero), reluGrad64 with the
+// bits, sparing a branch that mispredicts on every other element. A NaN
+// passes gy through, as in PyTorch (NaN <= 0 is false).
+func reluGrad32(gx []float32, in [][]float32, _ []tensor.Shape) error {
+	y, gy := in[0][:len(gx)], in[1][:len(gx)]
+	parallelRows(len(gx), len(gx), func(lo, hi int) {
+		for i, v := range y[lo:hi] {
+			b := math.Float32bits(v)
+			mask := uint32(int32(b|-b) >> 31)
+			gx[lo+i] = math.Float32frombits(math.Float32bits(gy[lo+i]) & mask)
+		}
+	})
+	return nil
+}
+
+func reluGrad64(gx []float64, in [][]float64, _ []tensor.Shape) error {
+	y, gy := in[0][:len(gx)], in[1][:len(gx)]
+	parallelRows(len(gx), len(gx), func(lo, hi int) {
+		for i, v := range y[lo:hi] {
+			b := math.Float64bits(v)
+			mask := uint64(int64(b|-b) >> 63)
+			gx[lo+i] = math.Float64frombits(math.Float64bits(gy[lo+i]) & mask)
+		}
+	})
+	return nil
+}
+
+// Add returns x + y for tensors of one shape: the residual connection.
+func Add(x, y *G.Node) (*G.Node, error) {
+	if !x.Shape().Eq(y.Shape()) {
+		return nil, fmt.Errorf("nn: add: shapes %v and %v differ", x.Shape(), y.Shape())
+	}
+	op := &customOp{
+		name:    "Add",
+		inDims:  dimsOf(x, y),
+		outDims: x.Dims(),
+		shape:   sameShape,
+		k:       kernelOf(addFwd[float32], addFwd[float64]),
+		wrt:     []bool{true, true},
+		diff: func(_ G.Nodes, _, gy *G.Node) (G.Nodes, error) {
+			return G.Nodes{gy, gy}, nil
+		},
+	}
+	return apply(op, x, y)
+}
+
+func addFwd[T Float](z []T, in [][]T, _ []tensor.Shape) error {
+	x, y := in[0][:len(z)], in[1][:len(z)]
+	parallelRows(len(z), len(z), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			z[i] = x[i] + y[i]
+		}
+	})
 	return nil
 }

@@ -50,12 +50,10 @@ func headScoresFwd[T Float](heads int) func([]T, [][]T, []tensor.Shape) error {
 		a, b := in[0], in[1]
 		nb, t, d := sh[0][0], sh[0][1], sh[0][2]
 		dk := d / heads
-		for i := 0; i < nb; i++ {
-			for h := 0; h < heads; h++ {
-				off := i*t*d + h*dk
-				gemm(false, true, t, t, dk, a[off:], d, b[off:], d, s[(i*heads+h)*t*t:], t)
-			}
-		}
+		gemmBatch(nb*heads, func(j int) gemmArgs[T] {
+			off := (j/heads)*t*d + (j%heads)*dk
+			return gemmArgs[T]{TransB: true, M: t, N: t, K: dk, A: a[off:], LDA: d, B: b[off:], LDB: d, C: s[j*t*t:], LDC: t}
+		})
 		return nil
 	}
 }
@@ -103,12 +101,10 @@ func headMixFwd[T Float](trans bool) func([]T, [][]T, []tensor.Shape) error {
 		nb, heads, t := sh[0][0], sh[0][1], sh[0][2]
 		d := sh[1][2]
 		dk := d / heads
-		for i := 0; i < nb; i++ {
-			for h := 0; h < heads; h++ {
-				off := i*t*d + h*dk
-				gemm(trans, false, t, dk, t, s[(i*heads+h)*t*t:], t, x[off:], d, out[off:], d)
-			}
-		}
+		gemmBatch(nb*heads, func(j int) gemmArgs[T] {
+			off := (j/heads)*t*d + (j%heads)*dk
+			return gemmArgs[T]{TransA: trans, M: t, N: dk, K: t, A: s[j*t*t:], LDA: t, B: x[off:], LDB: d, C: out[off:], LDC: d}
+		})
 		return nil
 	}
 }

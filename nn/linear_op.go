@@ -5,6 +5,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/internal/vecf32"
 )
 
 // Linear returns y = x·Wᵀ + b over the last axis of x, with W stored as
@@ -50,13 +52,63 @@ func linearFwd[T Float](y []T, in [][]T, s []tensor.Shape) error {
 	x, w, b := in[0], in[1], in[2]
 	o, i := s[1][0], s[1][1]
 	n := len(x) / i
-	gemm(false, true, n, o, i, x, i, w, i, y, o)
-	for r := 0; r < n; r++ {
-		row := y[r*o : (r+1)*o]
-		for j := range row {
-			row[j] += b[j]
-		}
+	gemmBias(false, true, n, o, i, x, i, w, i, b, false, y, o)
+	return nil
+}
+
+// LinearReLU returns max(x·Wᵀ + b, 0), Linear followed by ReLU, with the
+// clamp done in the matrix product's epilogue instead of a pass of its own:
+// x [..., I], w [O, I], b [O] → y [..., O]. Its activation is v > 0 ? v : 0,
+// so unlike ReLU it turns a NaN into 0; the gradient is ReLU's.
+func LinearReLU(x, w, b *G.Node) (*G.Node, error) {
+	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
+	if len(ws) != 2 || len(bs) != 1 || len(xs) < 1 || xs[len(xs)-1] != ws[1] || bs[0] != ws[0] {
+		return nil, fmt.Errorf("nn: linear-relu: shapes x %v, w %v, b %v do not fit", xs, ws, bs)
 	}
+	op := &customOp{
+		name:    "LinearReLU",
+		inDims:  dimsOf(x, w, b),
+		outDims: x.Dims(),
+		shape: func(in []tensor.Shape) (tensor.Shape, error) {
+			out := in[0].Clone()
+			out[len(out)-1] = in[1][0]
+			return out, nil
+		},
+		k:   kernelOf(linearReLUFwd[float32], linearReLUFwd[float64]),
+		wrt: []bool{true, true, true},
+		diff: func(in G.Nodes, y, gy *G.Node) (G.Nodes, error) {
+			gz, err := apply(&customOp{ // the gradient at the pre-activation
+				name:    "ReLUGrad",
+				inDims:  dimsOf(y, gy),
+				outDims: y.Dims(),
+				shape:   sameShape,
+				k:       kernelOf(reluGrad32, reluGrad64),
+			}, y, gy)
+			if err != nil {
+				return nil, err
+			}
+			gx, err := linearGradX(gz, in[1], in[0].Dims())
+			if err != nil {
+				return nil, err
+			}
+			gw, err := linearGradW(gz, in[0])
+			if err != nil {
+				return nil, err
+			}
+			gb, err := SumTo(gz, in[2].Shape())
+			if err != nil {
+				return nil, err
+			}
+			return G.Nodes{gx, gw, gb}, nil
+		},
+	}
+	return apply(op, x, w, b)
+}
+
+func linearReLUFwd[T Float](y []T, in [][]T, s []tensor.Shape) error {
+	x, w, b := in[0], in[1], in[2]
+	o, i := s[1][0], s[1][1]
+	gemmBias(false, true, len(x)/i, o, i, x, i, w, i, b, true, y, o)
 	return nil
 }
 
@@ -118,19 +170,35 @@ func SumTo(x *G.Node, to tensor.Shape) (*G.Node, error) {
 		inDims:  dimsOf(x),
 		outDims: len(to),
 		shape:   func([]tensor.Shape) (tensor.Shape, error) { return to.Clone(), nil },
-		k:       kernelOf(sumToFwd[float32], sumToFwd[float64]),
+		k:       kernelOf(sumToFwd32, sumToFwd[float64]),
 	}
 	return apply(op, x)
 }
 
+// sumToFwd splits the columns over the cores; each column is still summed
+// in row order.
 func sumToFwd[T Float](out []T, in [][]T, _ []tensor.Shape) error {
 	clear(out)
 	x, m := in[0], len(out)
-	for r := 0; r < len(x); r += m {
-		for j, v := range x[r : r+m] {
-			out[j] += v
+	parallelRows(m, len(x), func(lo, hi int) {
+		o := out[lo:hi]
+		for r := 0; r < len(x); r += m {
+			for j, v := range x[r+lo : r+hi] {
+				o[j] += v
+			}
 		}
-	}
+	})
+	return nil
+}
+
+// sumToFwd32 is sumToFwd with eight columns added at a time
+// (vecf32.AddRows), in the same order.
+func sumToFwd32(out []float32, in [][]float32, _ []tensor.Shape) error {
+	clear(out)
+	x, m := in[0], len(out)
+	parallelRows(m, len(x), func(lo, hi int) {
+		vecf32.AddRows(out[lo:hi], x[lo:], m)
+	})
 	return nil
 }
 

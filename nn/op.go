@@ -39,6 +39,7 @@ type customOp struct {
 	// diff returns one gradient node per input (nil where wrt is false).
 	diff func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	wrt  []bool
+	out  *tensor.Dense // the output of the last run, reused by the next
 }
 
 var (
@@ -103,34 +104,60 @@ func (op *customOp) Do(in ...G.Value) (G.Value, error) {
 	if outShape.IsScalar() {
 		return op.doScalar(in[0].Dtype(), in, shapes)
 	}
-	out := tensor.New(tensor.Of(in[0].Dtype()), tensor.WithShape(outShape...))
-	return op.UsePreallocDo(out, in...)
+	return op.run(op.output(in[0].Dtype(), outShape), in, shapes)
 }
 
+// output returns the op's own output tensor, allocated on the first run and
+// reused by every later run of the same shape. Gorgonia's tape machine
+// forgets its values at each Reset and would otherwise allocate every
+// output of every op again at every step; kernels overwrite all of out, so
+// nothing of the last run shows through.
+func (op *customOp) output(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if op.out == nil || op.out.Dtype() != dt || !op.out.Shape().Eq(shape) {
+		op.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
+	}
+	return op.out
+}
+
+// UsePreallocDo computes into prealloc when the tape machine offers a value
+// of the right dtype and shape (a register whose last value is dead), and
+// into the op's own output otherwise.
 func (op *customOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	shapes, err := op.shapesOf(in)
 	if err != nil {
 		return nil, err
 	}
-	switch out := prealloc.Data().(type) {
-	case float32, float64:
-		return op.doScalar(prealloc.Dtype(), in, shapes)
+	outShape, err := op.shape(shapes)
+	if err != nil {
+		return nil, err
+	}
+	if outShape.IsScalar() {
+		return op.doScalar(in[0].Dtype(), in, shapes)
+	}
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || out.Dtype() != in[0].Dtype() || !out.Shape().Eq(outShape) || !out.IsNativelyAccessible() || out.IsView() {
+		out = op.output(in[0].Dtype(), outShape)
+	}
+	return op.run(out, in, shapes)
+}
+
+// run computes the op's kernel into out.
+func (op *customOp) run(out *tensor.Dense, in []G.Value, shapes []tensor.Shape) (G.Value, error) {
+	switch o := out.Data().(type) {
 	case []float32:
 		ins, err := slicesOf[float32](op.name, in)
 		if err != nil {
 			return nil, err
 		}
-		err = op.safely(func() error { return op.k.f32(out, ins, shapes) })
-		return prealloc, err
+		return out, op.safely(func() error { return op.k.f32(o, ins, shapes) })
 	case []float64:
 		ins, err := slicesOf[float64](op.name, in)
 		if err != nil {
 			return nil, err
 		}
-		err = op.safely(func() error { return op.k.f64(out, ins, shapes) })
-		return prealloc, err
+		return out, op.safely(func() error { return op.k.f64(o, ins, shapes) })
 	}
-	return nil, fmt.Errorf("nn: %s: unsupported dtype %v", op.name, prealloc.Dtype())
+	return nil, fmt.Errorf("nn: %s: unsupported dtype %v", op.name, out.Dtype())
 }
 
 // doScalar runs a kernel whose output is a scalar, which Gorgonia holds as a

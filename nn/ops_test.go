@@ -60,6 +60,7 @@ func checkGrad(t *testing.T, build func(g *Graph) (*G.Node, error)) {
 func TestOpGradients(t *testing.T) {
 	rng := newRand(1)
 	x3 := randParam(t, rng, "x", 2, 3, 4)
+	x3b := randParam(t, rng, "x2", 2, 3, 4)
 	w := randParam(t, rng, "w", 5, 4)
 	b := randParam(t, rng, "b", 5)
 	gamma := randParam(t, rng, "gamma", 4)
@@ -81,6 +82,18 @@ func TestOpGradients(t *testing.T) {
 		}},
 		{"GELU", func(g *Graph) (*G.Node, error) {
 			return chain(g, func(n ...*G.Node) (*G.Node, error) { return GELU(n[0]) }, x3)
+		}},
+		{"LinearReLU", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return LinearReLU(n[0], n[1], n[2]) }, x3, w, b)
+		}},
+		{"ReLU", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return ReLU(n[0]) }, x3)
+		}},
+		{"Add", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return Add(n[0], n[1]) }, x3, x3b)
+		}},
+		{"AddSameInput", func(g *Graph) (*G.Node, error) {
+			return chain(g, func(n ...*G.Node) (*G.Node, error) { return Add(n[0], n[0]) }, x3)
 		}},
 		{"AddTrailing", func(g *Graph) (*G.Node, error) {
 			return chain(g, func(n ...*G.Node) (*G.Node, error) { return AddTrailing(n[0], n[1]) }, x3, pe)

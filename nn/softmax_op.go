@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/qkv-dev/qkv/internal/vecf32"
 )
 
 // MaskedSoftmax returns attention weights over keys:
@@ -25,7 +27,7 @@ func MaskedSoftmax(s, keep *G.Node, scale float64) (*G.Node, error) {
 		inDims:  dimsOf(s, keep),
 		outDims: s.Dims(),
 		shape:   sameShape,
-		k:       kernelOf(maskedSoftmaxFwd[float32](scale), maskedSoftmaxFwd[float64](scale)),
+		k:       kernelOf(maskedSoftmaxFwd32(scale), maskedSoftmaxFwd[float64](scale)),
 		wrt:     []bool{true, false},
 		diff: func(in G.Nodes, w, gw *G.Node) (G.Nodes, error) {
 			gs, err := apply(&customOp{
@@ -33,7 +35,7 @@ func MaskedSoftmax(s, keep *G.Node, scale float64) (*G.Node, error) {
 				inDims:  dimsOf(w, gw),
 				outDims: w.Dims(),
 				shape:   sameShape,
-				k:       kernelOf(softmaxGrad[float32](scale), softmaxGrad[float64](scale)),
+				k:       kernelOf(softmaxGrad32(scale), softmaxGrad[float64](scale)),
 			}, w, gw)
 			if err != nil {
 				return nil, err
@@ -49,32 +51,76 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 		s, keep := in[0], in[1]
 		b, tk := sh[1][0], sh[1][1]
 		perBatch := len(s) / b
-		for r := 0; r < len(s); r += tk {
-			k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
-			sr, wr := s[r:r+tk], w[r:r+tk]
-			m := math.Inf(-1)
-			for j, v := range sr {
-				if k[j] != 0 && scale*float64(v) > m {
-					m = scale * float64(v)
+		parallelRows(len(s)/tk, costly*len(s), func(lo, hi int) { maskedSoftmaxRows(w, s, keep, scale, tk, perBatch, lo, hi) })
+		return nil
+	}
+}
+
+// maskedSoftmaxFwd32 is the float32 kernel: it works in float32 as PyTorch
+// does, eight elements at a time (vecf32).
+func maskedSoftmaxFwd32(scale float64) func([]float32, [][]float32, []tensor.Shape) error {
+	sc := float32(scale)
+	return func(w []float32, in [][]float32, sh []tensor.Shape) error {
+		s, keep := in[0], in[1]
+		b, tk := sh[1][0], sh[1][1]
+		perBatch := len(s) / b
+		parallelRows(len(s)/tk, costly*len(s), func(lo, hi int) {
+			for r := lo * tk; r < hi*tk; r += tk {
+				k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
+				sr, wr := s[r:r+tk], w[r:r+tk]
+				m := vecf32.MaskedMax(sr, k, sc)
+				if math.IsInf(float64(m), -1) { // every key masked
+					clear(wr)
+					continue
 				}
+				vecf32.Scale(wr, 1/vecf32.ExpSum(wr, sr, k, sc, m))
 			}
-			var z float64
-			for j, v := range sr {
-				if k[j] != 0 {
-					e := math.Exp(scale*float64(v) - m)
-					wr[j] = T(e)
-					z += e
-				} else {
-					wr[j] = 0
-				}
-			}
-			if z > 0 {
-				inv := 1 / z
-				for j := range wr {
-					wr[j] = T(float64(wr[j]) * inv)
-				}
+		})
+		return nil
+	}
+}
+
+// maskedSoftmaxRows computes rows [lo, hi) of the masked softmax.
+func maskedSoftmaxRows[T Float](w, s, keep []T, scale float64, tk, perBatch, lo, hi int) {
+	for r := lo * tk; r < hi*tk; r += tk {
+		k := keep[(r/perBatch)*tk : (r/perBatch+1)*tk]
+		sr, wr := s[r:r+tk], w[r:r+tk]
+		m := math.Inf(-1)
+		for j, v := range sr {
+			if k[j] != 0 && scale*float64(v) > m {
+				m = scale * float64(v)
 			}
 		}
+		var z float64
+		for j, v := range sr {
+			if k[j] != 0 {
+				e := math.Exp(scale*float64(v) - m)
+				wr[j] = T(e)
+				z += e
+			} else {
+				wr[j] = 0
+			}
+		}
+		if z > 0 {
+			inv := 1 / z
+			for j := range wr {
+				wr[j] = T(float64(wr[j]) * inv)
+			}
+		}
+	}
+}
+
+// softmaxGrad32 is the float32 kernel, four elements at a time
+// (vecf32.SoftmaxGradRow).
+func softmaxGrad32(scale float64) func([]float32, [][]float32, []tensor.Shape) error {
+	return func(gs []float32, in [][]float32, sh []tensor.Shape) error {
+		w, gw := in[0], in[1]
+		n, tk := rows(sh[0])
+		parallelRows(n, costly*len(w), func(lo, hi int) {
+			for r := lo * tk; r < hi*tk; r += tk {
+				vecf32.SoftmaxGradRow(gs[r:r+tk], w[r:r+tk], gw[r:r+tk], scale)
+			}
+		})
 		return nil
 	}
 }
@@ -83,17 +129,19 @@ func maskedSoftmaxFwd[T Float](scale float64) func([]T, [][]T, []tensor.Shape) e
 func softmaxGrad[T Float](scale float64) func([]T, [][]T, []tensor.Shape) error {
 	return func(gs []T, in [][]T, sh []tensor.Shape) error {
 		w, gw := in[0], in[1]
-		_, tk := rows(sh[0])
-		for r := 0; r < len(w); r += tk {
-			wr, gr := w[r:r+tk], gw[r:r+tk]
-			var dot float64
-			for j, v := range wr {
-				dot += float64(v) * float64(gr[j])
+		n, tk := rows(sh[0])
+		parallelRows(n, costly*len(w), func(lo, hi int) {
+			for r := lo * tk; r < hi*tk; r += tk {
+				wr, gr := w[r:r+tk], gw[r:r+tk]
+				var dot float64
+				for j, v := range wr {
+					dot += float64(v) * float64(gr[j])
+				}
+				for j, v := range wr {
+					gs[r+j] = T(scale * float64(v) * (float64(gr[j]) - dot))
+				}
 			}
-			for j, v := range wr {
-				gs[r+j] = T(scale * float64(v) * (float64(gr[j]) - dot))
-			}
-		}
+		})
 		return nil
 	}
 }

@@ -1,0 +1,66 @@
+// Command qkvbench runs one size and mode of qkv's speed comparison for a
+// fixed time and prints the throughput, for bench/compare.sh:
+//
+//	qkvbench -size small -mode train -seconds 10
+//
+// prints one line: "qkv small train float32: 58123 tokens/s (812 steps in 10.0s)".
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/qkv-dev/qkv/bench"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "qkvbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("qkvbench", flag.ContinueOnError)
+	size := fs.String("size", "default", "model size: default, small or large")
+	mode := fs.String("mode", "train", "train (forward, backward, AdamW) or forward (evaluation graph, no gradients)")
+	seconds := fs.Float64("seconds", 10, "how long to measure, after warm-up")
+	warmup := fs.Int("warmup", 5, "steps run before measuring")
+	dtype := fs.String("dtype", "float32", "float32 or float64")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := bench.SizeNamed(*size)
+	if err != nil {
+		return err
+	}
+	if *mode != "train" && *mode != "forward" {
+		return fmt.Errorf("unknown mode %q (want train or forward)", *mode)
+	}
+	r, err := bench.NewRun(s, *dtype, *mode == "train")
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for range *warmup {
+		if _, err := r.Step(); err != nil {
+			return err
+		}
+	}
+	tokens, steps := 0, 0
+	start := time.Now()
+	limit := time.Duration(*seconds * float64(time.Second))
+	for time.Since(start) < limit {
+		n, err := r.Step()
+		if err != nil {
+			return err
+		}
+		tokens += n
+		steps++
+	}
+	el := time.Since(start).Seconds()
+	fmt.Printf("qkv %s %s %s: %.0f tokens/s (%d steps in %.1fs, vocab %d/%d)\n", s.Name, *mode, *dtype, float64(tokens)/el, steps, el, r.InVocab, r.OutVocab)
+	return nil
+}

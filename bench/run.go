@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/optim"
+	"github.com/qkv-dev/qkv/train"
+)
+
+// Size is one of the model sizes qkv is compared with PyTorch at. Every
+// batch is full: Batch sequences of exactly Len tokens.
+type Size struct {
+	Name                       string
+	DModel, Heads, Layers, DFF int
+	Len, Batch                 int
+}
+
+// Sizes are the sizes of issue 8, the same in bench/torch_bench.py.
+var Sizes = []Size{
+	{Name: "default", DModel: 64, Heads: 4, Layers: 2, DFF: 128, Len: 12, Batch: 32},
+	{Name: "small", DModel: 64, Heads: 4, Layers: 2, DFF: 256, Len: 32, Batch: 64},
+	{Name: "large", DModel: 256, Heads: 8, Layers: 4, DFF: 1024, Len: 64, Batch: 32},
+}
+
+// SizeNamed returns the size called name.
+func SizeNamed(name string) (Size, error) {
+	for _, s := range Sizes {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Size{}, fmt.Errorf("bench: unknown size %q (want default, small or large)", name)
+}
+
+// Run is a model compiled at one size for training or forward-only
+// evaluation, with a stream of reverse-task batches and (for training)
+// AdamW with gradient clipping, as cmd/train runs it but without dropout.
+type Run struct {
+	Size     Size
+	Training bool
+	// InVocab and OutVocab are the reverse task's vocabulary sizes, specials
+	// included; bench/torch_bench.py uses the same.
+	InVocab, OutVocab int
+	graph             *train.Graph
+	src               data.Source
+	batch             *data.Batch
+	scratch           []float64
+	opt               *optim.Adam
+}
+
+// NewRun builds a Run; dtype is "float32" or "float64".
+func NewRun(s Size, dtype string, training bool) (*Run, error) {
+	cfg := train.Default()
+	cfg.Task = "reverse"
+	cfg.MinLen, cfg.Len = s.Len, s.Len
+	cfg.DModel, cfg.Heads, cfg.Layers, cfg.DFF, cfg.Batch = s.DModel, s.Heads, s.Layers, s.DFF, s.Batch
+	cfg.Dropout = 0
+	cfg.Dtype = train.Dtype(dtype)
+	cfg.ValExamples, cfg.TestExamples = 1, 1
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ds, err := train.NewDataset(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := train.NewModel(train.ModelConfig{
+		Kind: ds.Kind, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), MaxLen: ds.MaxLen,
+		DModel: cfg.DModel, Heads: cfg.Heads, Layers: cfg.Layers, DFF: cfg.DFF,
+		Activation: cfg.Activation, Norm: cfg.Norm, Positional: cfg.Positional, Dtype: cfg.Dtype.Tensor(),
+	}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return nil, err
+	}
+	kind := train.Evaluation
+	if training {
+		kind = train.Training
+	}
+	g, err := m.Build(s.Batch, ds.MaxLen, kind)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := data.NewBatch(ds.Kind, s.Batch, ds.MaxLen)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Size: s, Training: training, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), graph: g, src: ds.Train, batch: batch, scratch: make([]float64, s.Batch*ds.MaxLen)}
+	if training {
+		if r.opt, err = optim.NewAdam(optim.DefaultAdamW()); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Step loads the next batch and runs one training step (forward, backward,
+// clipping, AdamW) or one forward pass, returning the tokens it processed.
+func (r *Run) Step() (int, error) {
+	if err := r.batch.FillFrom(r.src); err != nil {
+		return 0, err
+	}
+	if err := r.graph.Load(r.batch, r.scratch); err != nil {
+		return 0, err
+	}
+	if err := r.graph.Prog.Run(); err != nil {
+		return 0, err
+	}
+	if r.Training {
+		optim.ClipGradNorm(r.graph.Prog.Grads(), 1)
+		if err := r.opt.Step(r.graph.Params(), r.graph.Prog.Grads(), 1e-3); err != nil {
+			return 0, err
+		}
+	}
+	return r.batch.Tokens(), nil
+}
+
+// Close releases the compiled program.
+func (r *Run) Close() error { return r.graph.Close() }
