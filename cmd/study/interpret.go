@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/internal/heatmap"
@@ -89,7 +90,7 @@ func (s *study) interpretability(res *Results, pics map[string][]byte) error {
 		p.Step(fmt.Sprintf("%s: best head %.2f (chance %.2f)", name, in.Best, in.Chance))
 		png, err = heatmap.Picture{
 			Maps: [][][][]float64{{sal[0], sal[1]}}, Tokens: toks,
-			Title: func(_, c int) string { return modelNames[c] + ": gradient saliency" },
+			Title: func(_, c int) string { return modelNames[c] },
 			X:     "input i", Y: "loss at j",
 		}.PNG()
 		if err != nil {
@@ -111,7 +112,8 @@ func heldOut(c train.Config, n int) ([]data.Example, error) {
 }
 
 // saliency scores m's gradient saliency on exs against a, as an attention
-// head is scored, and returns the saliency map of shown.
+// head is scored, and returns the saliency map of shown with each row
+// scaled to a largest value of 1, for drawing.
 func saliency(m *train.Model, exs []data.Example, a data.Aligner, shown data.Example) (float64, [][]float64, error) {
 	probe, err := train.NewGradientProbe(m)
 	if err != nil {
@@ -132,6 +134,14 @@ func saliency(m *train.Model, exs []data.Example, a data.Aligner, shown data.Exa
 	w, err := probe.Saliency(shown)
 	if err != nil {
 		return 0, nil, err
+	}
+	// Drawn on attention's colour scale, each row's largest value full.
+	for _, row := range w[0][0] {
+		if top := slices.Max(row); top > 0 {
+			for i := range row {
+				row[i] /= top
+			}
+		}
 	}
 	return score, w[0][0], nil
 }

@@ -47,7 +47,12 @@ func (pn panel) plot() (*plot.Plot, error) {
 		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	}
 	if pn.logX {
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		p.X.Scale = plot.LogScale{}
+		var ticks plot.ConstantTicks // the lengths measured: a log axis's powers of ten would label one
+		for _, x := range pn.lines[0].xs {
+			ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprint(x)})
+		}
+		p.X.Tick.Marker = ticks
 	}
 	p.Add(plotter.NewGrid())
 	for _, s := range pn.lines {
@@ -88,8 +93,7 @@ func (pn panel) plot() (*plot.Plot, error) {
 		p.Add(v)
 		p.Legend.Add(pn.vlineName, v)
 	}
-	p.Legend.Top = !pn.unit
-	p.Legend.Left = pn.unit
+	p.Legend.Top, p.Legend.Left = !pn.unit, true
 	return p, nil
 }
 

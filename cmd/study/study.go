@@ -34,19 +34,19 @@ type scale struct {
 var (
 	full = scale{
 		Name: "full", Val: 200, Test: 500,
-		LagKs: []int{1, 4, 8, 16, 24}, LagSteps: 800,
+		LagKs: []int{1, 4, 8, 16, 24}, LagSteps: 1500,
 		ProbeK: 8, ProbeExamples: 8,
 		TimeTs: []int{8, 16, 32, 64, 128}, TimeBatch: 16, TimeWarmup: 2, TimeReps: 7,
-		AttnSteps: 2000, AttnExamples: 100,
-		ParitySteps: 1500, ParityLens: []int{12, 16, 24, 32}, ParityExample: 300,
+		AttnSteps: 2500, AttnExamples: 100,
+		ParitySteps: 2000, ParityLens: []int{12, 16, 24, 32}, ParityExample: 300,
 	}
 	quick = scale{
 		Name: "quick", Val: 100, Test: 200,
-		LagKs: []int{1, 8}, LagSteps: 250,
+		LagKs: []int{1, 8}, LagSteps: 500,
 		ProbeK: 8, ProbeExamples: 3,
 		TimeTs: []int{8, 32}, TimeBatch: 16, TimeWarmup: 1, TimeReps: 3,
-		AttnSteps: 300, AttnExamples: 30,
-		ParitySteps: 300, ParityLens: []int{12, 24}, ParityExample: 100,
+		AttnSteps: 600, AttnExamples: 30,
+		ParitySteps: 500, ParityLens: []int{12, 24}, ParityExample: 100,
 	}
 )
 
