@@ -32,6 +32,7 @@ type series struct {
 type panel struct {
 	title, x, y string
 	logY, logX  bool
+	xAtData     bool    // x ticks at the first line's x values
 	unit        bool    // y on [0, 1]
 	vline       float64 // a dotted vertical line there, when > 0
 	vlineName   string
@@ -48,7 +49,9 @@ func (pn panel) plot() (*plot.Plot, error) {
 	}
 	if pn.logX {
 		p.X.Scale = plot.LogScale{}
-		var ticks plot.ConstantTicks // the lengths measured: a log axis's powers of ten would label one
+	}
+	if pn.logX || pn.xAtData {
+		var ticks plot.ConstantTicks // the values measured, not round numbers between them
 		for _, x := range pn.lines[0].xs {
 			ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprint(x)})
 		}
@@ -133,7 +136,7 @@ func longRangePlot(lr *LongRange) ([]byte, error) {
 		acc[0] = append(acc[0], pt.Token.Transformer)
 		acc[1] = append(acc[1], pt.Token.LSTM)
 	}
-	pn := panel{title: fmt.Sprintf("lag<k>: held-out token accuracy (%d steps)", lr.Steps), x: "distance k (target[i] = input[i−k])", y: "token accuracy", unit: true}
+	pn := panel{title: fmt.Sprintf("lag<k>: held-out token accuracy (%d steps)", lr.Steps), x: "distance k (target[i] = input[i−k])", y: "token accuracy", unit: true, xAtData: true}
 	for m := range 2 {
 		pn.lines = append(pn.lines, series{name: modelNames[m], xs: ks, ys: acc[m], color: modelColors[m]})
 	}
@@ -192,7 +195,7 @@ func parityPlot(nc *NegativeControl) ([]byte, error) {
 		acc[0] = append(acc[0], pt.Token.Transformer)
 		acc[1] = append(acc[1], pt.Token.LSTM)
 	}
-	pn := panel{title: fmt.Sprintf("%s: token accuracy by length (%d steps)", nc.Task, nc.Steps), x: "sequence length", y: "token accuracy", unit: true,
+	pn := panel{title: fmt.Sprintf("%s: token accuracy by length (%d steps)", nc.Task, nc.Steps), x: "sequence length", y: "token accuracy", unit: true, xAtData: true,
 		vline: float64(nc.TrainMaxLen), vlineName: "longest trained"}
 	for m := range 2 {
 		pn.lines = append(pn.lines, series{name: modelNames[m], xs: ls, ys: acc[m], color: modelColors[m]})
