@@ -125,7 +125,8 @@ func (s *study) transformer(task string, steps int) train.Config {
 }
 
 // lstm returns tc with the model replaced by a bidirectional LSTM whose
-// hidden size makes its parameter count closest to tc's transformer.
+// hidden size (4 to 256) makes its parameter count closest to tc's
+// transformer.
 func (s *study) lstm(tc train.Config) (train.Config, Match, error) {
 	target, err := countParams(tc)
 	if err != nil {
@@ -142,6 +143,9 @@ func (s *study) lstm(tc train.Config) (train.Config, Match, error) {
 		}
 		if best == 0 || math.Abs(float64(n-target)) < math.Abs(float64(bestN-target)) {
 			best, bestN = h, n
+		}
+		if n > target { // the count grows with h: every larger h is further off
+			break
 		}
 	}
 	c.DModel = best
