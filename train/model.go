@@ -175,11 +175,24 @@ const (
 	EvaluationWithWeights                      // Evaluation, and every layer's attention weights
 )
 
+// gradientProbe is the kind of graph a GradientProbe runs: no dropout, no
+// attention weights, and gradients with respect to every bound parameter,
+// the probe's input offset included.
+const gradientProbe GraphKind = EvaluationWithWeights + 1
+
 // Build compiles the model for batches of shape [b, t] as a graph of kind.
 func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 	if kind < Training || kind > EvaluationWithWeights {
 		return nil, fmt.Errorf("train: model: invalid graph kind %d", int(kind))
 	}
+	return m.build(b, t, kind, nil)
+}
+
+// build is Build, with one hook for the gradient probe: a non-nil delta
+// [b,t,D] is added to the encoder's input (the embeddings, after the
+// positions), so that ∂loss/∂delta is the gradient with respect to that
+// input.
+func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error) {
 	training, weights := kind == Training, kind == EvaluationWithWeights
 	g, err := nn.NewGraph(m.cfg.Dtype, training)
 	if err != nil {
@@ -211,6 +224,15 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 	if m.Pos != nil {
 		if x, err = m.Pos.Forward(g, x); err != nil {
 			return nil, err
+		}
+	}
+	if delta != nil {
+		d, err := g.Param(delta)
+		if err != nil {
+			return nil, err
+		}
+		if x, err = G.Add(x, d); err != nil { // [B,T,D]
+			return nil, fmt.Errorf("train: model: %w", err)
 		}
 	}
 	if x, err = g.Dropout("embed", x, m.cfg.Dropout); err != nil {
@@ -248,7 +270,7 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 	if weights {
 		outputs = append(outputs, attn...)
 	}
-	if out.Prog, err = nn.Compile(g, loss, training, outputs...); err != nil {
+	if out.Prog, err = nn.Compile(g, loss, training || kind == gradientProbe, outputs...); err != nil {
 		return nil, err
 	}
 	if training && len(g.Params()) != len(m.Params()) {

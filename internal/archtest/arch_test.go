@@ -22,7 +22,8 @@ var allowed = map[string][]string{
 	"data":               {},
 	"train":              {"nn", "layers", "optim", "data", "internal/gemm", "internal/vecf32"},
 	"cmd/train":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/gemm", "internal/vecf32"},
-	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/gemm", "internal/vecf32"},
+	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/gemm", "internal/vecf32"},
+	"cmd/study":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/gemm", "internal/vecf32"},
 	"bench":              {"nn", "layers", "optim", "data", "train", "internal/gemm", "internal/vecf32"},
 	"bench/cmd/qkvbench": {"bench", "nn", "layers", "optim", "data", "train", "internal/gemm", "internal/vecf32"},
 }
@@ -32,15 +33,18 @@ var allowed = map[string][]string{
 // to the packages train is built on.
 var direct = map[string][]string{
 	"cmd/train": {"train", "data", "internal/cli"},
-	"cmd/eval":  {"train", "data", "internal/cli"},
+	"cmd/eval":  {"train", "data", "internal/cli", "internal/heatmap"},
+	"cmd/study": {"train", "data", "internal/cli", "internal/heatmap"},
 }
 
 // outside lists, for the commands, the modules outside the project and the
-// standard library they may import themselves: the terminal check, and
-// cmd/eval's heat maps (plots written atomically).
+// standard library they may import themselves: the terminal check,
+// cmd/eval's heat maps written atomically (internal/heatmap draws them),
+// and cmd/study's plots and progress bars.
 var outside = map[string][]string{
 	"cmd/train": {"golang.org/x/term"},
-	"cmd/eval":  {"gonum.org/v1/plot", "github.com/google/renameio/v2"},
+	"cmd/eval":  {"github.com/google/renameio/v2"},
+	"cmd/study": {"golang.org/x/term", "gonum.org/v1/plot", "github.com/schollz/progressbar/v3"},
 }
 
 // noGorgonia lists packages that must not depend on Gorgonia at all.

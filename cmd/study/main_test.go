@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// tiny is the test's scale: the same experiments and report as -quick,
+// trained for a few steps, so that the suite checks the report's
+// structure in seconds. Its numbers mean nothing.
+var tiny = scale{
+	Name: "test", Val: 20, Test: 30,
+	LagKs: []int{1, 2}, LagSteps: 20,
+	ProbeK: 2, ProbeExamples: 1,
+	TimeTs: []int{4, 8}, TimeBatch: 2, TimeWarmup: 0, TimeReps: 1,
+	AttnSteps: 20, AttnExamples: 4,
+	ParitySteps: 20, ParityLens: []int{12, 14}, ParityExample: 8,
+}
+
+// sections are REPORT.md's headings, each of which the report must hold.
+var sections = []string{
+	"# Why attention: the study", "## Verdicts", "## Models", "## 1. Long-range dependencies",
+	"## 2. Gradient flow", "## 3. Parallelism", "## 4. Interpretability", "### reverse", "### recall", "## 5. Negative control",
+}
+
+// TestStudyReport runs the whole study at the test scale and checks the
+// report: every section, every picture decodes, results.json parses into
+// the schema with nothing unknown or missing and every number in range;
+// a second run with the same seed gives the same numbers, timings aside.
+func TestStudyReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains ten small models")
+	}
+	dir := filepath.Join(t.TempDir(), "report")
+	res, err := runStudy(context.Background(), tiny, 1, dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sections {
+		if !bytes.Contains(md, []byte("\n"+s+"\n")) && !bytes.HasPrefix(md, []byte(s+"\n")) {
+			t.Errorf("REPORT.md lacks the section %q", s)
+		}
+	}
+	for _, v := range res.Verdicts {
+		if !bytes.Contains(md, []byte(v.Claim)) {
+			t.Errorf("REPORT.md does not state the claim %q", v.Claim)
+		}
+	}
+
+	var pngs []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".png") {
+			pngs = append(pngs, e.Name())
+			f, err := os.Open(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil {
+				t.Errorf("%s: %v", e.Name(), err)
+			} else if b := img.Bounds(); b.Dx() < 100 || b.Dy() < 100 {
+				t.Errorf("%s: %v, too small to show anything", e.Name(), b)
+			}
+			if !bytes.Contains(md, []byte("("+e.Name()+")")) {
+				t.Errorf("REPORT.md does not show %s", e.Name())
+			}
+		}
+	}
+	var want []string
+	for name := range plotCaptions {
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	if !slices.Equal(pngs, want) {
+		t.Errorf("pictures %v, want %v", pngs, want)
+	}
+
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decodeResults(t, b)
+	checkResults(t, got)
+
+	// Reproducible: a second study, same seed, same numbers.
+	dir2 := filepath.Join(t.TempDir(), "again")
+	if _, err := runStudy(context.Background(), tiny, 1, dir2, quiet); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := os.ReadFile(filepath.Join(dir2, "results.json"))
+	again := decodeResults(t, b2)
+	for _, r := range []*Results{got, again} {
+		r.WallSeconds, r.Parallelism.Points = 0, nil
+		r.Verdicts = slices.DeleteFunc(r.Verdicts, func(v Verdict) bool { return v.Claim == claimParallel })
+	}
+	if !reflect.DeepEqual(got, again) {
+		t.Errorf("a second run with the same seed measured different numbers:\n%s\n%s", mustJSON(got), mustJSON(again))
+	}
+
+	// The report directory may be written over by another study.
+	if err := checkOut(dir); err != nil {
+		t.Errorf("a previous report is refused: %v", err)
+	}
+}
+
+func decodeResults(t *testing.T, b []byte) *Results {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var r Results
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	// Every key of the schema is present: re-encoding gives the same keys.
+	var a, c map[string]any
+	json.Unmarshal(b, &a)
+	re, _ := json.Marshal(r)
+	json.Unmarshal(re, &c)
+	if !reflect.DeepEqual(keys(a), keys(c)) {
+		t.Errorf("results.json keys %v, schema %v", keys(a), keys(c))
+	}
+	return &r
+}
+
+func keys(v any) []string {
+	var out []string
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				out = append(out, prefix+"."+k)
+				walk(prefix+"."+k, x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(prefix+"[]", x)
+			}
+		}
+	}
+	walk("", v)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// checkResults checks the schema's contents: as many points as the scale
+// asks for, accuracies and scores in [0, 1], positive norms and times,
+// matched sizes within 10%, a known verdict for each claim.
+func checkResults(t *testing.T, r *Results) {
+	t.Helper()
+	unit := func(what string, x float64) {
+		if math.IsNaN(x) || x < 0 || x > 1 {
+			t.Errorf("%s = %v, want in [0, 1]", what, x)
+		}
+	}
+	positive := func(what string, x float64) {
+		if !(x > 0) || math.IsInf(x, 0) {
+			t.Errorf("%s = %v, want finite and positive", what, x)
+		}
+	}
+	if r.Study != reportMarker || r.Scale != tiny.Name || r.Seed != 1 || r.Cores < 1 {
+		t.Errorf("header %q %q %d %d", r.Study, r.Scale, r.Seed, r.Cores)
+	}
+	positive("wall_seconds", r.WallSeconds)
+	if len(r.Models) != len(tiny.LagKs)+3 {
+		t.Errorf("%d model pairs, want %d", len(r.Models), len(tiny.LagKs)+3)
+	}
+	for _, m := range r.Models {
+		if math.Abs(float64(m.LSTMParams-m.TransformerParams)) > 0.1*float64(m.TransformerParams) {
+			t.Errorf("%s: %d LSTM parameters against %d: not within 10%%", m.Task, m.LSTMParams, m.TransformerParams)
+		}
+	}
+	if len(r.LongRange.Points) != len(tiny.LagKs) {
+		t.Errorf("%d lag points, want %d", len(r.LongRange.Points), len(tiny.LagKs))
+	}
+	for _, p := range r.LongRange.Points {
+		unit("lag token accuracy", p.Token.Transformer)
+		unit("lag token accuracy", p.Token.LSTM)
+		unit("lag sequence accuracy", p.Sequence.Transformer)
+		unit("lag sequence accuracy", p.Sequence.LSTM)
+	}
+	if len(r.Gradients.Curves) != 4 {
+		t.Errorf("%d gradient curves, want 4", len(r.Gradients.Curves))
+	}
+	for _, c := range r.Gradients.Curves {
+		// j runs over the positions with a target, k … T−1; i over all.
+		if n := 2*r.Gradients.Length - 1 - tiny.ProbeK; len(c.Distance) != n || len(c.MeanNorm) != n {
+			t.Errorf("%s/%s: %d distances, %d norms; want %d", c.Model, c.Stage, len(c.Distance), len(c.MeanNorm), n)
+		}
+		for _, v := range c.MeanNorm {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				t.Errorf("%s/%s: mean norm %v", c.Model, c.Stage, v)
+			}
+		}
+		positive("near norm", c.NearNorm)
+		positive("far/near", c.FarToNear)
+	}
+	if len(r.Parallelism.Points) != len(tiny.TimeTs) {
+		t.Errorf("%d timing points, want %d", len(r.Parallelism.Points), len(tiny.TimeTs))
+	}
+	for _, p := range r.Parallelism.Points {
+		positive("transformer ms", p.TransformerMs)
+		positive("lstm ms", p.LSTMMs)
+		if p.TransformerDepth != tLayers || p.LSTMDepth != lstmLayers*p.T {
+			t.Errorf("T=%d: depths %d and %d", p.T, p.TransformerDepth, p.LSTMDepth)
+		}
+	}
+	if len(r.Interpretability) != 2 {
+		t.Errorf("%d interpretability tasks, want 2", len(r.Interpretability))
+	}
+	for _, in := range r.Interpretability {
+		if len(in.Scores) != tLayers || len(in.Scores[0]) != tHeads {
+			t.Errorf("%s: scores %v, want %d layers of %d heads", in.Task, in.Scores, tLayers, tHeads)
+		}
+		for _, row := range in.Scores {
+			for _, v := range row {
+				unit(in.Task+" head score", v)
+			}
+		}
+		unit(in.Task+" chance", in.Chance)
+		unit(in.Task+" best", in.Best)
+		unit(in.Task+" saliency", in.Saliency.Transformer)
+		unit(in.Task+" saliency", in.Saliency.LSTM)
+		if in.Positions <= 0 || in.BestLayer < 0 || in.BestHead < 0 {
+			t.Errorf("%s: %d positions, best head %d/%d", in.Task, in.Positions, in.BestLayer, in.BestHead)
+		}
+	}
+	if len(r.NegativeControl.Points) != len(tiny.ParityLens) {
+		t.Errorf("%d parity points, want %d", len(r.NegativeControl.Points), len(tiny.ParityLens))
+	}
+	unit("parity test", r.NegativeControl.Test.Transformer)
+	unit("parity test", r.NegativeControl.Test.LSTM)
+	for _, p := range r.NegativeControl.Points {
+		unit("parity token", p.Token.Transformer)
+		unit("parity token", p.Token.LSTM)
+	}
+	claims := []string{claimLongRange, claimGradients, claimParallel, claimReadable, claimControl}
+	if len(r.Verdicts) != len(claims) {
+		t.Fatalf("%d verdicts, want %d", len(r.Verdicts), len(claims))
+	}
+	for i, v := range r.Verdicts {
+		if v.Claim != claims[i] || !slices.Contains([]string{"holds", "partly", "not shown", "does not hold"}, v.Verdict) || v.Evidence == "" {
+			t.Errorf("verdict %d: %+v", i, v)
+		}
+	}
+	if len(r.Plots) != len(plotCaptions) {
+		t.Errorf("plots %v", r.Plots)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestRunRefuses: bad flags and output directories the study must not
+// write into are usage errors, before any work.
+func TestRunRefuses(t *testing.T) {
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644)
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	fake := t.TempDir()
+	os.WriteFile(filepath.Join(fake, "results.json"), []byte(`{"study":"other"}`), 0o644)
+	for _, args := range [][]string{
+		{"-nope"}, {"-seed", "x"}, {"extra"}, {"-out", ""}, {"-out", full}, {"-out", file}, {"-out", fake},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), args, &bytes.Buffer{}, &stderr)
+		if !errors.As(err, new(usageError)) {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
+		if strings.Contains(err.Error(), "\n") || stderr.Len() != 0 {
+			t.Errorf("run(%q): error %q and stderr %q, want one line and nothing on stderr", args, err, stderr.String())
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(full, "notes.txt")); string(b) != "mine" {
+		t.Errorf("a user's file was touched")
+	}
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &stderr); !strings.Contains(stderr.String(), "-quick") {
+		t.Errorf("-h: %v, usage %q", err, stderr.String())
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import "runtime"
+
+// Results is everything the study measured: results.json.
+type Results struct {
+	Study       string  `json:"study"` // reportMarker
+	Scale       string  `json:"scale"` // full or quick
+	Seed        uint64  `json:"seed"`
+	Cores       int     `json:"cores"`        // CPUs the timings ran on
+	WallSeconds float64 `json:"wall_seconds"` // the whole study, report included
+	Models      []Match `json:"models"`       // the parameter counts compared, per task
+
+	LongRange        LongRange         `json:"long_range"`
+	Gradients        Gradients         `json:"gradients"`
+	Parallelism      Parallelism       `json:"parallelism"`
+	Interpretability []Interpretation  `json:"interpretability"`
+	NegativeControl  NegativeControl   `json:"negative_control"`
+	Verdicts         []Verdict         `json:"verdicts"`
+	Plots            map[string]string `json:"plots"` // file → what it shows
+}
+
+// Match is the two models compared on one task and their sizes.
+type Match struct {
+	Task              string  `json:"task"`
+	TransformerParams int     `json:"transformer_params"`
+	LSTMParams        int     `json:"lstm_params"`
+	LSTMHidden        int     `json:"lstm_hidden"`
+	RelDiff           float64 `json:"rel_diff"` // (lstm − transformer) / transformer
+}
+
+// Accuracy is held-out accuracy of the two models.
+type Accuracy struct {
+	Transformer float64 `json:"transformer"`
+	LSTM        float64 `json:"lstm"`
+}
+
+// LongRange is experiment 1: held-out token accuracy on lag<k>.
+type LongRange struct {
+	Steps        int        `json:"steps"`
+	TestExamples int        `json:"test_examples"`
+	Points       []LagPoint `json:"points"`
+}
+
+// LagPoint is one distance k.
+type LagPoint struct {
+	K        int      `json:"k"`
+	MinLen   int      `json:"min_len"`
+	MaxLen   int      `json:"max_len"`
+	Token    Accuracy `json:"token_accuracy"`
+	Sequence Accuracy `json:"sequence_accuracy"`
+}
+
+// Gradients is experiment 2: mean ‖∂L_j/∂x_i‖ by distance j − i.
+type Gradients struct {
+	Task     string      `json:"task"`
+	Length   int         `json:"length"`
+	Examples int         `json:"examples"`
+	Curves   []GradCurve `json:"curves"`
+}
+
+// GradCurve is one model at one stage.
+type GradCurve struct {
+	Model     string    `json:"model"` // transformer or lstm
+	Stage     string    `json:"stage"` // init or trained
+	Distance  []int     `json:"distance"`
+	MeanNorm  []float64 `json:"mean_norm"`
+	NearNorm  float64   `json:"near_norm"`   // mean over |j − i| <= 1
+	FarNorm   float64   `json:"far_norm"`    // mean over |j − i| >= length/2
+	FarToNear float64   `json:"far_to_near"` // far_norm / near_norm
+}
+
+// Parallelism is experiment 3: time per training step and sequential
+// depth against length.
+type Parallelism struct {
+	Batch  int         `json:"batch"`
+	Reps   int         `json:"reps"`
+	Task   string      `json:"task"`
+	Points []TimePoint `json:"points"`
+}
+
+// TimePoint is one length T.
+type TimePoint struct {
+	T                int     `json:"t"`
+	TransformerMs    float64 `json:"transformer_ms"` // median
+	LSTMMs           float64 `json:"lstm_ms"`
+	TransformerDepth int     `json:"transformer_depth"`
+	LSTMDepth        int     `json:"lstm_depth"`
+}
+
+// Interpretation is experiment 4 on one task.
+type Interpretation struct {
+	Task      string      `json:"task"`
+	Steps     int         `json:"steps"`
+	Examples  int         `json:"examples"` // held-out examples scored
+	Sequence  Accuracy    `json:"sequence_accuracy"`
+	Token     Accuracy    `json:"token_accuracy"`
+	Scores    [][]float64 `json:"attention_scores"` // [layer][head]
+	Chance    float64     `json:"chance"`
+	BestLayer int         `json:"best_layer"`
+	BestHead  int         `json:"best_head"`
+	Best      float64     `json:"best_score"`
+	// Saliency scores the row-normalised gradient norms of experiment 2
+	// against the same rule: the one reading both models allow.
+	Saliency  Accuracy `json:"saliency_scores"`
+	Positions int      `json:"positions"` // query positions scored
+}
+
+// NegativeControl is experiment 5: running parity by length.
+type NegativeControl struct {
+	Task        string        `json:"task"`
+	Steps       int           `json:"steps"`
+	TrainMinLen int           `json:"train_min_len"`
+	TrainMaxLen int           `json:"train_max_len"`
+	Test        Accuracy      `json:"test_token_accuracy"` // held-out, trained lengths
+	Points      []ParityPoint `json:"points"`
+}
+
+// ParityPoint is token accuracy on sequences of one length.
+type ParityPoint struct {
+	Len      int      `json:"len"`
+	Token    Accuracy `json:"token_accuracy"`
+	Sequence Accuracy `json:"sequence_accuracy"`
+}
+
+// Verdict is one claim and what the numbers say of it.
+type Verdict struct {
+	Claim    string `json:"claim"`
+	Verdict  string `json:"verdict"` // holds, partly, does not hold
+	Evidence string `json:"evidence"`
+}
+
+func numCPU() int { return runtime.GOMAXPROCS(0) }
