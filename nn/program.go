@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -111,4 +112,13 @@ func (p *Program) Output(i int) *tensor.Dense { return p.outputs[i].(*tensor.Den
 func (p *Program) Graph() *Graph { return p.g }
 
 // Close releases the machine.
-func (p *Program) Close() error { return p.vm.Close() }
+//
+// Gorgonia's NewTapeMachine sets a finalizer (a no-op without CUDA) on a
+// machine that sits in a reference cycle, and the collector never frees an
+// object with a finalizer in a cycle: every closed program would keep its
+// machine and all its buffers for good. Close clears it.
+func (p *Program) Close() error {
+	err := p.vm.Close()
+	runtime.SetFinalizer(p.vm, nil)
+	return err
+}
