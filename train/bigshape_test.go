@@ -29,21 +29,24 @@ func TestBigShapesRefused(t *testing.T) {
 	}
 	task := tinyConfig(t, "reverse")
 	task.Len, task.Out = 100000, filepath.Join(dir, "task")
+	batch := tinyConfig(t, "reverse")
+	batch.Batch, batch.Len, batch.Out = 1000000, 12, filepath.Join(dir, "batch")
 	file := tinyConfig(t, "reverse")
 	file.Task, file.Data, file.Len, file.Out = "", long, 0, filepath.Join(dir, "file")
 	for _, tt := range []struct {
 		name string
 		cfg  Config
-		want string
+		want, lower string
 	}{
-		{"len 100000", task, "sequences of length 100000 need about"},
-		{"a 200000-token line", file, "sequences of length 200000 need about"},
+		{"len 100000", task, "one sequence of length 100000", "-len"},
+		{"a 200000-token line", file, "one sequence of length 200000", "shorten the data's longest lines"},
+		{"batch 1000000", batch, "batches of 1000000 sequences of length 12 need about", "-batch"},
 	} {
 		_, err := New(tt.cfg)
 		var se *SettingError
 		asFlags := func(key string, dash bool) string { return map[bool]string{true: "-"}[dash] + key }
-		if !errors.Is(err, ErrGraphTooLarge) || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &se) || !strings.Contains(se.Render(asFlags), "-batch") {
-			t.Errorf("%s: New error %v, want ErrGraphTooLarge saying %q and the flags to lower", tt.name, err, tt.want)
+		if !errors.Is(err, ErrGraphTooLarge) || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &se) || !strings.Contains(se.Render(asFlags), tt.lower) {
+			t.Errorf("%s: New error %v, want ErrGraphTooLarge saying %q and %q", tt.name, err, tt.want, tt.lower)
 		}
 		if _, err := os.Stat(tt.cfg.Out); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: refused run left %s behind (stat: %v)", tt.name, tt.cfg.Out, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,6 +103,9 @@ func fileDataset(c Config) (*Dataset, error) {
 	}
 	train, val, test, err := data.Split(fd.Examples, valFrac, testFrac, c.Seed)
 	if err != nil {
+		if errors.Is(err, data.ErrTooFewExamples) {
+			return nil, fmt.Errorf("train: %s: %w (give more lines, or val and test files)", c.Data, err)
+		}
 		return nil, fmt.Errorf("train: %s: %w", c.Data, err)
 	}
 	files := []*data.FileData{fd}

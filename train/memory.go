@@ -162,16 +162,29 @@ func checkTrainingMemory(mc ModelConfig, batch int, fileRun bool) error {
 	if !ok {
 		return nil
 	}
-	need := GraphBytes(mc, batch, mc.MaxLen, true) + EvalMemory + 4*paramCount(mc)*int64(mc.Dtype.Size())
+	graph := GraphBytes(mc, batch, mc.MaxLen, true)
+	weights := 4 * paramCount(mc) * int64(mc.Dtype.Size()) // values, gradients, AdamW's m and v
+	need := graph + EvalMemory + weights
 	if need <= avail {
 		return nil
 	}
-	lower := "lower {-len} or {-batch}"
-	if fileRun {
-		lower = "shorten the data's longest lines ({len} is the longest line) or lower {-batch}"
+	var e *SettingError
+	if one := GraphBytes(mc, 1, mc.MaxLen, true) + EvalMemory + weights; one > avail {
+		// Not even one sequence fits: the model, or the length, is too big.
+		lower := "lower {-d_model}, {-d_ff}, {-layers} or {-len}"
+		if fileRun {
+			lower = "shorten the data's longest lines ({len} is the longest line), or lower {-d_model}, {-d_ff} or {-layers}"
+		}
+		e = settingError("d_model", "a model of %d parameters needs about %s to train on even one sequence of length %d, more than the %s this machine has available; "+lower+": %v",
+			paramCount(mc), formatBytes(one), mc.MaxLen, formatBytes(avail), ErrGraphTooLarge)
+	} else {
+		lower := "lower {-batch} or {-len}"
+		if fileRun {
+			lower = "lower {-batch}, or shorten the data's longest lines ({len} is the longest line)"
+		}
+		e = settingError("batch", "training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; "+lower+": %v",
+			batch, mc.MaxLen, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
 	}
-	e := settingError("batch", "training batches of %d sequences of length %d need about %s (the batch·heads·len² attention tensors dominate), more than the %s this machine has available; "+lower+": %v",
-		batch, mc.MaxLen, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
 	e.err = ErrGraphTooLarge
 	return fmt.Errorf("train: %w", e)
 }
