@@ -34,8 +34,8 @@ func TestBigShapesRefused(t *testing.T) {
 	file := tinyConfig(t, "reverse")
 	file.Task, file.Data, file.Len, file.Out = "", long, 0, filepath.Join(dir, "file")
 	for _, tt := range []struct {
-		name string
-		cfg  Config
+		name        string
+		cfg         Config
 		want, lower string
 	}{
 		{"len 100000", task, "one sequence of length 100000", "-len"},
