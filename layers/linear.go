@@ -48,19 +48,16 @@ func (l *Linear) Params() []*nn.Param { return []*nn.Param{l.Weight, l.Bias} }
 
 // Forward computes x·Wᵀ + b: [..., In] → [..., Out].
 func (l *Linear) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
-	w, err := g.Param(l.Weight)
-	if err != nil {
-		return nil, err
-	}
-	b, err := g.Param(l.Bias)
-	if err != nil {
-		return nil, err
-	}
-	return nn.Linear(x, w, b)
+	return l.forward(g, x, nn.Linear)
 }
 
 // forwardReLU computes max(x·Wᵀ + b, 0) as one op (nn.LinearReLU).
 func (l *Linear) forwardReLU(g *nn.Graph, x *G.Node) (*G.Node, error) {
+	return l.forward(g, x, nn.LinearReLU)
+}
+
+// forward binds the weight and the bias into g and applies op.
+func (l *Linear) forward(g *nn.Graph, x *G.Node, op func(x, w, b *G.Node) (*G.Node, error)) (*G.Node, error) {
 	w, err := g.Param(l.Weight)
 	if err != nil {
 		return nil, err
@@ -69,7 +66,7 @@ func (l *Linear) forwardReLU(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nn.LinearReLU(x, w, b)
+	return op(x, w, b)
 }
 
 // newParam makes and initialises one parameter.

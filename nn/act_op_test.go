@@ -71,10 +71,10 @@ func TestLinearReLUMatchesComposition(t *testing.T) {
 	}
 	shapes := []tensor.Shape{{n, in}, {out, in}, {out}}
 	fused, lin, relu := make([]float64, n*out), make([]float64, n*out), make([]float64, n*out)
-	if err := linearReLUFwd(fused, [][]float64{x, w, b}, shapes); err != nil {
+	if err := linearFwd[float64](true)(fused, [][]float64{x, w, b}, shapes); err != nil {
 		t.Fatal(err)
 	}
-	if err := linearFwd(lin, [][]float64{x, w, b}, shapes); err != nil {
+	if err := linearFwd[float64](false)(lin, [][]float64{x, w, b}, shapes); err != nil {
 		t.Fatal(err)
 	}
 	if err := reluFwd(relu, [][]float64{lin}, nil); err != nil {
@@ -82,10 +82,10 @@ func TestLinearReLUMatchesComposition(t *testing.T) {
 	}
 	x32, w32, b32 := to32(x), to32(w), to32(b)
 	fused32, lin32, relu32 := make([]float32, n*out), make([]float32, n*out), make([]float32, n*out)
-	if err := linearReLUFwd(fused32, [][]float32{x32, w32, b32}, shapes); err != nil {
+	if err := linearFwd[float32](true)(fused32, [][]float32{x32, w32, b32}, shapes); err != nil {
 		t.Fatal(err)
 	}
-	if err := linearFwd(lin32, [][]float32{x32, w32, b32}, shapes); err != nil {
+	if err := linearFwd[float32](false)(lin32, [][]float32{x32, w32, b32}, shapes); err != nil {
 		t.Fatal(err)
 	}
 	if err := reluFwd32(relu32, [][]float32{lin32}, nil); err != nil {

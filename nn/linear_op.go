@@ -13,60 +13,25 @@ import (
 // [out, in] like torch.nn.Linear: x [..., I], w [O, I], b [O] → y [..., O].
 // It is one fused op: no transpose is materialised and the bias is not
 // broadcast through a copy.
-func Linear(x, w, b *G.Node) (*G.Node, error) {
-	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
-	if len(ws) != 2 || len(bs) != 1 || len(xs) < 1 || xs[len(xs)-1] != ws[1] || bs[0] != ws[0] {
-		return nil, fmt.Errorf("nn: linear: shapes x %v, w %v, b %v do not fit", xs, ws, bs)
-	}
-	op := &customOp{
-		name:    "Linear",
-		inDims:  dimsOf(x, w, b),
-		outDims: x.Dims(),
-		shape: func(in []tensor.Shape) (tensor.Shape, error) {
-			out := in[0].Clone()
-			out[len(out)-1] = in[1][0]
-			return out, nil
-		},
-		k:   kernelOf(linearFwd[float32], linearFwd[float64]),
-		wrt: []bool{true, true, true},
-		diff: func(in G.Nodes, _, gy *G.Node) (G.Nodes, error) {
-			gx, err := linearGradX(gy, in[1], in[0].Dims())
-			if err != nil {
-				return nil, err
-			}
-			gw, err := linearGradW(gy, in[0])
-			if err != nil {
-				return nil, err
-			}
-			gb, err := SumTo(gy, in[2].Shape())
-			if err != nil {
-				return nil, err
-			}
-			return G.Nodes{gx, gw, gb}, nil
-		},
-	}
-	return apply(op, x, w, b)
-}
-
-func linearFwd[T Float](y []T, in [][]T, s []tensor.Shape) error {
-	x, w, b := in[0], in[1], in[2]
-	o, i := s[1][0], s[1][1]
-	n := len(x) / i
-	gemmBias(false, true, n, o, i, x, i, w, i, b, false, y, o)
-	return nil
-}
+func Linear(x, w, b *G.Node) (*G.Node, error) { return linear(x, w, b, false) }
 
 // LinearReLU returns max(x·Wᵀ + b, 0), Linear followed by ReLU, with the
 // clamp done in the matrix product's epilogue instead of a pass of its own:
 // x [..., I], w [O, I], b [O] → y [..., O]. Its activation is v > 0 ? v : 0,
 // so unlike ReLU it turns a NaN into 0; the gradient is ReLU's.
-func LinearReLU(x, w, b *G.Node) (*G.Node, error) {
+func LinearReLU(x, w, b *G.Node) (*G.Node, error) { return linear(x, w, b, true) }
+
+// linear is Linear, or LinearReLU when relu is set. The backward pass of
+// either takes the gradient at the pre-activation z = x·Wᵀ + b (gy itself,
+// or gy where y > 0): gx = gz·W, gW = gzᵀ·x, gb = Σ gz.
+func linear(x, w, b *G.Node, relu bool) (*G.Node, error) {
+	name := map[bool]string{false: "Linear", true: "LinearReLU"}[relu]
 	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
 	if len(ws) != 2 || len(bs) != 1 || len(xs) < 1 || xs[len(xs)-1] != ws[1] || bs[0] != ws[0] {
-		return nil, fmt.Errorf("nn: linear-relu: shapes x %v, w %v, b %v do not fit", xs, ws, bs)
+		return nil, fmt.Errorf("nn: %s: shapes x %v, w %v, b %v do not fit", map[bool]string{false: "linear", true: "linear-relu"}[relu], xs, ws, bs)
 	}
 	op := &customOp{
-		name:    "LinearReLU",
+		name:    name,
 		inDims:  dimsOf(x, w, b),
 		outDims: x.Dims(),
 		shape: func(in []tensor.Shape) (tensor.Shape, error) {
@@ -74,18 +39,21 @@ func LinearReLU(x, w, b *G.Node) (*G.Node, error) {
 			out[len(out)-1] = in[1][0]
 			return out, nil
 		},
-		k:   kernelOf(linearReLUFwd[float32], linearReLUFwd[float64]),
+		k:   kernelOf(linearFwd[float32](relu), linearFwd[float64](relu)),
 		wrt: []bool{true, true, true},
 		diff: func(in G.Nodes, y, gy *G.Node) (G.Nodes, error) {
-			gz, err := apply(&customOp{ // the gradient at the pre-activation
-				name:    "ReLUGrad",
-				inDims:  dimsOf(y, gy),
-				outDims: y.Dims(),
-				shape:   sameShape,
-				k:       kernelOf(reluGrad32, reluGrad64),
-			}, y, gy)
-			if err != nil {
-				return nil, err
+			gz := gy
+			if relu {
+				var err error
+				if gz, err = apply(&customOp{
+					name:    "ReLUGrad",
+					inDims:  dimsOf(y, gy),
+					outDims: y.Dims(),
+					shape:   sameShape,
+					k:       kernelOf(reluGrad32, reluGrad64),
+				}, y, gy); err != nil {
+					return nil, err
+				}
 			}
 			gx, err := linearGradX(gz, in[1], in[0].Dims())
 			if err != nil {
@@ -105,11 +73,15 @@ func LinearReLU(x, w, b *G.Node) (*G.Node, error) {
 	return apply(op, x, w, b)
 }
 
-func linearReLUFwd[T Float](y []T, in [][]T, s []tensor.Shape) error {
-	x, w, b := in[0], in[1], in[2]
-	o, i := s[1][0], s[1][1]
-	gemmBias(false, true, len(x)/i, o, i, x, i, w, i, b, true, y, o)
-	return nil
+// linearFwd returns the forward kernel: the product, with the bias (and
+// the clamp, if relu) added in its epilogue.
+func linearFwd[T Float](relu bool) func(y []T, in [][]T, s []tensor.Shape) error {
+	return func(y []T, in [][]T, s []tensor.Shape) error {
+		x, w, b := in[0], in[1], in[2]
+		o, i := s[1][0], s[1][1]
+		gemmBias(false, true, len(x)/i, o, i, x, i, w, i, b, relu, y, o)
+		return nil
+	}
 }
 
 // linearGradX returns gx = gy·W: gy [..., O], w [O, I] → [..., I].
