@@ -12,7 +12,7 @@ import (
 )
 
 // Float is the element type of every tensor qkv computes with.
-type Float interface{ ~float32 | ~float64 }
+type Float interface{ float32 | float64 }
 
 // kernel computes an op's output from its inputs. out is fully overwritten.
 // Both instantiations are given so one op serves float32 and float64 graphs.
@@ -92,20 +92,7 @@ func (op *customOp) Hashcode() uint32 {
 }
 func (op *customOp) String() string { return op.name }
 
-func (op *customOp) Do(in ...G.Value) (G.Value, error) {
-	shapes, err := op.shapesOf(in)
-	if err != nil {
-		return nil, err
-	}
-	outShape, err := op.shape(shapes)
-	if err != nil {
-		return nil, err
-	}
-	if outShape.IsScalar() {
-		return op.doScalar(in[0].Dtype(), in, shapes)
-	}
-	return op.run(op.output(in[0].Dtype(), outShape), in, shapes)
-}
+func (op *customOp) Do(in ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, in...) }
 
 // output returns the op's own output tensor, allocated on the first run and
 // reused by every later run of the same shape. Gorgonia's tape machine
@@ -121,7 +108,7 @@ func (op *customOp) output(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
 
 // UsePreallocDo computes into prealloc when the tape machine offers a value
 // of the right dtype and shape (a register whose last value is dead), and
-// into the op's own output otherwise.
+// into the op's own output otherwise (Do offers none).
 func (op *customOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	shapes, err := op.shapesOf(in)
 	if err != nil {
