@@ -68,8 +68,7 @@ func NewRun(s Size, dtype string, training bool) (*Run, error) {
 	}
 	m, err := train.NewModel(train.ModelConfig{
 		Kind: ds.Kind, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), MaxLen: ds.MaxLen,
-		DModel: cfg.DModel, Heads: cfg.Heads, Layers: cfg.Layers, DFF: cfg.DFF,
-		Activation: cfg.Activation, Norm: cfg.Norm, Positional: cfg.Positional, Dtype: cfg.Dtype.Tensor(),
+		Architecture: cfg.Architecture,
 	}, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		return nil, err

@@ -230,7 +230,7 @@ func TestMeasureAlignmentWithModel(t *testing.T) {
 // callers skip quietly.
 func TestAlignmentWithoutAttention(t *testing.T) {
 	mc := defaultModelConfig(data.Tagging)
-	mc.Arch, mc.Directions = LSTM, 1
+	mc.Model, mc.Directions = LSTM, 1
 	m, err := NewModel(mc, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)

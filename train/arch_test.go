@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
 )
@@ -14,16 +12,17 @@ import (
 // against the model each architecture really builds.
 func TestParamCount(t *testing.T) {
 	for _, mc := range []ModelConfig{
-		{Kind: data.Tagging, InVocab: 12, OutVocab: 9, MaxLen: 20, DModel: 32, Heads: 4, Layers: 2, DFF: 64, Activation: layers.ReLU, Norm: layers.PreNorm, Positional: layers.Learned, Dtype: tensor.Float32},
-		{Kind: data.Tagging, InVocab: 12, OutVocab: 9, MaxLen: 20, DModel: 32, Layers: 3, Dtype: tensor.Float32, Arch: LSTM, Directions: 2},
-		{Kind: data.Classification, InVocab: 7, OutVocab: 2, MaxLen: 20, DModel: 16, Layers: 2, Dtype: tensor.Float64, Arch: LSTM, Directions: 1},
+		{Kind: data.Tagging, InVocab: 12, OutVocab: 9, MaxLen: 20, Architecture: Architecture{DModel: 32, Layers: 2, Dtype: Float32,
+			TransformerConfig: TransformerConfig{Heads: 4, DFF: 64, Activation: layers.ReLU, Norm: layers.PreNorm, Positional: layers.Learned}}},
+		{Kind: data.Tagging, InVocab: 12, OutVocab: 9, MaxLen: 20, Architecture: Architecture{DModel: 32, Layers: 3, Dtype: Float32, Model: LSTM, LSTMConfig: LSTMConfig{Directions: 2}}},
+		{Kind: data.Classification, InVocab: 7, OutVocab: 2, MaxLen: 20, Architecture: Architecture{DModel: 16, Layers: 2, Dtype: Float64, Model: LSTM, LSTMConfig: LSTMConfig{Directions: 1}}},
 	} {
 		m, err := NewModel(mc, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := paramCount(mc), int64(m.NumParams()); got != want {
-			t.Errorf("%s %d layers: paramCount %d, model has %d", mc.Arch, mc.Layers, got, want)
+			t.Errorf("%s %d layers: paramCount %d, model has %d", mc.Model, mc.Layers, got, want)
 		}
 	}
 }

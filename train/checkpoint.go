@@ -17,7 +17,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/qkv-dev/qkv/data"
-	"github.com/qkv-dev/qkv/layers"
 	"github.com/qkv-dev/qkv/nn"
 	"github.com/qkv-dev/qkv/optim"
 )
@@ -238,14 +237,16 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", path(fileModel), err)
 	}
 	// Sizes the weights cannot hold would have NewModel allocate without
-	// bound (a config.json that disagrees with them, its hash notwithstanding).
+	// bound (a config.json that disagrees with them, its hash
+	// notwithstanding). A smaller disagreement is left to LoadTensors,
+	// which names the tensor that differs.
 	held := 0
 	for _, t := range weights {
 		held += t.Shape().TotalSize()
 	}
-	if need := minParams(mc); need > float64(held) {
-		return nil, fmt.Errorf("%s: d_model %d, d_ff %d, %d layers and %d input tokens need at least %.4g weights; %s holds %d",
-			path(fileConfig), mc.DModel, mc.DFF, mc.Layers, mc.InVocab, need, fileModel, held)
+	if need := mc.backbone().params(mc); need > 4*float64(held)+1<<20 {
+		return nil, fmt.Errorf("%s: %s and %d input tokens need %.4g weights; %s holds %d",
+			path(fileConfig), mc.Architecture.describe(), mc.InVocab, need, fileModel, held)
 	}
 	// The initial values are overwritten by the saved weights.
 	if ck.Model, err = NewModel(mc, rand.New(rand.NewPCG(0, 0))); err != nil {
@@ -258,23 +259,6 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", path(fileOptimizer), err)
 	}
 	return ck, nil
-}
-
-// minParams is a lower bound of a model's parameter count, in float64 so
-// that absurd sizes cannot overflow: the embedding, any learned positions,
-// and per layer one D×D attention projection and one D×F feed-forward
-// matrix, or an LSTM's four D×D recurrent matrices.
-func minParams(mc ModelConfig) float64 {
-	d := float64(mc.DModel)
-	perLayer := d*d + d*float64(mc.DFF)
-	if mc.Arch.IsLSTM() {
-		perLayer = 4 * d * d
-	}
-	n := float64(mc.InVocab)*d + float64(mc.Layers)*perLayer
-	if mc.Positional == layers.Learned {
-		n += float64(mc.MaxLen) * d
-	}
-	return n
 }
 
 func decodeOptimizer(b []byte, m *Model, step int64) (optim.State, error) {

@@ -36,20 +36,9 @@ type Config struct {
 	ValExamples  int `json:"val_examples"`
 	TestExamples int `json:"test_examples"`
 
-	// Model. For an LSTM, d_model is the hidden size (and the embedding's
-	// width), layers its depth; heads, d_ff, activation, norm and pos are
-	// the transformer's alone.
-	Model      Arch                 `json:"model,omitempty"`      // transformer (the default) or lstm
-	Directions int                  `json:"directions,omitempty"` // an LSTM's: 1, or 2 for bidirectional
-	DModel     int                  `json:"d_model"`
-	Heads      int                  `json:"heads"`
-	Layers     int                  `json:"layers"`
-	DFF        int                  `json:"d_ff"`
-	Dropout    float64              `json:"dropout"`
-	Activation layers.Activation    `json:"activation"` // relu or gelu
-	Norm       layers.NormPlacement `json:"norm"`       // post (the paper) or pre
-	Positional layers.Positional    `json:"pos"`        // sinusoidal, learned or none
-	Dtype      Dtype                `json:"dtype"`      // float32 or float64
+	// Model: which backbone and its settings (see Architecture), embedded
+	// so that its keys are top-level keys here.
+	Architecture
 
 	// Optimisation.
 	Batch       int     `json:"batch"`
@@ -77,8 +66,10 @@ type Config struct {
 func Default() Config {
 	c := Config{
 		Task: "reverse", Symbols: 10, MinLen: 2, Len: 12, ValExamples: 500, TestExamples: 1000,
-		DModel: 64, Heads: 4, Layers: 2, DFF: 128, Dropout: 0, Activation: layers.ReLU,
-		Norm: layers.PostNorm, Positional: layers.Sinusoidal, Dtype: Float32,
+		Architecture: Architecture{
+			DModel: 64, Layers: 2, Dropout: 0, Dtype: Float32,
+			TransformerConfig: TransformerConfig{Heads: 4, DFF: 128, Activation: layers.ReLU, Norm: layers.PostNorm, Positional: layers.Sinusoidal},
+		},
 		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: AutoWarmup, Clip: 1,
 		WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
 		EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3,
@@ -96,9 +87,7 @@ func (c Config) resolve(ds *Dataset) Config {
 	if c.Warmup == AutoWarmup {
 		c.Warmup = min(100, c.Steps/10)
 	}
-	if c.Model.IsLSTM() && c.Directions == 0 {
-		c.Directions = 2 // the encoder sees the whole sequence, as attention does
-	}
+	c.Architecture.resolve()
 	if c.Data != "" && c.Len == 0 && ds != nil {
 		c.Len = ds.MaxLen
 	}
@@ -159,20 +148,7 @@ func (c Config) Validate() error {
 	check(c.Data != "" || c.Val == "", "val", "{-val} needs {-data}")
 	check(c.Data != "" || c.Test == "", "test", "{-test} needs {-data}")
 	check(c.ValExamples > 0 && c.TestExamples > 0, "val_examples", "{val_examples} and {test_examples} must be positive, got %d and %d", c.ValExamples, c.TestExamples)
-	check(c.DModel > 0 && c.Heads > 0 && c.Layers > 0 && c.DFF > 0, "d_model", "{d_model}, heads, layers and {d_ff} must be positive, got %d, %d, %d, %d", c.DModel, c.Heads, c.Layers, c.DFF)
-	check(c.Heads <= 0 || c.DModel%c.Heads == 0 || c.Model.IsLSTM(), "d_model", "{d_model} %d is not divisible by heads %d", c.DModel, c.Heads)
-	check(c.Dropout >= 0 && c.Dropout < 1, "dropout", "dropout must be in [0, 1), got %g", c.Dropout)
-	check(c.Model == "" || c.Model == Transformer || c.Model == LSTM, "model", "unknown model %q (want transformer or lstm)", string(c.Model))
-	check(c.Model.IsLSTM() && c.Directions >= 0 && c.Directions <= 2 || !c.Model.IsLSTM() && c.Directions == 0, "directions",
-		"directions must be 1 or 2 for an lstm (0: 2) and unset for a transformer, got %d", c.Directions)
-	if err := c.Activation.Check(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Norm.Check(); err != nil {
-		errs = append(errs, err)
-	}
-	check(c.Positional.Check() == nil, "pos", "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional))
-	check(c.Dtype == Float32 || c.Dtype == Float64, "dtype", "unknown dtype %q (want float32 or float64)", string(c.Dtype))
+	errs = append(errs, c.Architecture.check()...)
 	check(c.Batch > 0 && c.Steps > 0, "batch", "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
 	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup", "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)
 	check(c.Warmup < c.Steps || c.Steps <= 0, "warmup", "{-warmup} %d must be below {-steps} %d", c.Warmup, c.Steps)
@@ -292,10 +268,32 @@ func checkKeys(b []byte) error {
 // configKeys returns the JSON keys of Config's fields.
 func configKeys() map[string]bool {
 	keys := map[string]bool{}
-	t := reflect.TypeFor[Config]()
+	for _, k := range structKeys(reflect.TypeFor[Config]()) {
+		keys[k] = true
+	}
+	return keys
+}
+
+// jsonKeys returns the JSON keys of the fields of the struct v points to.
+func jsonKeys(v any) []string { return structKeys(reflect.TypeOf(v).Elem()) }
+
+// structKeys returns the JSON keys of struct type t's fields, those of
+// embedded structs included, as encoding/json promotes them.
+func structKeys(t reflect.Type) []string {
+	var keys []string
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		keys[name] = true
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			keys = append(keys, structKeys(f.Type)...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name != "-" {
+			keys = append(keys, name)
+		}
 	}
 	return keys
 }
@@ -365,9 +363,7 @@ func (d Dtype) Tensor() tensor.Dtype {
 func (c Config) modelConfig(kind data.Kind, in, out int) ModelConfig {
 	return ModelConfig{
 		Kind: kind, InVocab: in, OutVocab: out, MaxLen: c.Len,
-		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF, Dropout: c.Dropout,
-		Activation: c.Activation, Norm: c.Norm, Positional: c.Positional, Dtype: c.Dtype.Tensor(),
-		Arch: c.Model, Directions: c.Directions,
+		Architecture: c.Architecture,
 	}
 }
 

@@ -233,10 +233,11 @@ func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
 	if err := g.Prog.Run(); err != nil {
 		return nil, err
 	}
-	h := e.model.cfg.Heads
-	out := make([][][][]float64, len(e.model.Encoder.Layers))
+	out := make([][][][]float64, g.attention)
 	for l := range out {
-		w := nn.ToFloat64s(g.Prog.Output(1 + l)) // [1,H,T,T]
+		o := g.Prog.Output(1 + l) // [1,H,T,T]
+		h := o.Shape()[1]
+		w := nn.ToFloat64s(o)
 		out[l] = make([][][]float64, h)
 		for i := range h {
 			out[l][i] = make([][]float64, t)

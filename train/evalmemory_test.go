@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
 )
@@ -20,8 +18,7 @@ func defaultModelConfig(kind data.Kind) ModelConfig {
 	c := Default()
 	return ModelConfig{
 		Kind: kind, InVocab: c.Symbols + 2, OutVocab: c.Symbols + 2, MaxLen: c.Len,
-		DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF,
-		Activation: c.Activation, Positional: c.Positional, Dtype: tensor.Float32,
+		Architecture: c.Architecture,
 	}
 }
 
@@ -64,8 +61,11 @@ func TestGraphBytesCovers(t *testing.T) {
 		{16, 64, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging, LSTM},
 		{8, 32, 32, 4, 1, 128, false, true, layers.Sinusoidal, data.Classification, LSTM},
 	} {
-		mc := ModelConfig{Kind: c.kind, InVocab: 12, OutVocab: 30, MaxLen: c.t, DModel: c.d, Heads: c.h, Layers: c.l, DFF: c.f,
-			Activation: layers.GELU, Norm: map[bool]layers.NormPlacement{false: layers.PostNorm, true: layers.PreNorm}[c.norm], Positional: c.pos, Dtype: tensor.Float32, Arch: c.arch}
+		mc := ModelConfig{Kind: c.kind, InVocab: 12, OutVocab: 30, MaxLen: c.t, Architecture: Architecture{
+			Model: c.arch, DModel: c.d, Layers: c.l, Dtype: Float32,
+			TransformerConfig: TransformerConfig{Heads: c.h, DFF: c.f, Activation: layers.GELU,
+				Norm: map[bool]layers.NormPlacement{false: layers.PostNorm, true: layers.PreNorm}[c.norm], Positional: c.pos},
+		}}
 		if c.drop {
 			mc.Dropout = 0.1
 		}

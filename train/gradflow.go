@@ -40,7 +40,7 @@ func NewGradientProbe(m *Model) (*GradientProbe, error) {
 		return nil, fmt.Errorf("train: gradient probe: needs a tagging model, got %v", m.cfg.Kind)
 	}
 	cfg := m.cfg
-	cfg.Dtype, cfg.Dropout = Float64.Tensor(), 0
+	cfg.Dtype, cfg.Dropout = Float64, 0
 	c, err := NewModel(cfg, rand.New(rand.NewPCG(0, 0))) // every weight is overwritten below
 	if err != nil {
 		return nil, err

@@ -100,8 +100,8 @@ func TestGradientProbeMatchesEmbedding(t *testing.T) {
 }
 
 func TestSequentialDepth(t *testing.T) {
-	tr := ModelConfig{Layers: 2}
-	ls := ModelConfig{Layers: 2, Arch: LSTM}
+	tr := ModelConfig{Architecture: Architecture{Layers: 2}}
+	ls := ModelConfig{Architecture: Architecture{Layers: 2, Model: LSTM}}
 	for _, n := range []int{1, 8, 128} {
 		if got := SequentialDepth(tr, n); got != 2 {
 			t.Errorf("transformer, T=%d: depth %d, want 2", n, got)

@@ -3,11 +3,11 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
 	"github.com/qkv-dev/qkv/data"
-	"github.com/qkv-dev/qkv/layers"
 )
 
 // EvalMemory is the memory, in bytes, that one evaluation graph may take:
@@ -34,16 +34,18 @@ const gcHeadroom = 2
 // asking about. Parameters themselves live outside the graph and are not
 // counted.
 func GraphBytes(mc ModelConfig, b, t int, training bool) int64 {
-	fixed, per := graphCost(mc, t, training, false)
+	fixed, per := graphCost(mc, paramCount(mc), t, training, false)
 	return fixed + int64(b)*per
 }
 
 // graphCost returns GraphBytes as the bytes of a graph of shape [0, t]
 // and the bytes each example adds; with weights, the graph also reads
-// every layer's attention weights back.
-func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample int64) {
-	T, D, H, F, V, L := int64(t), int64(mc.DModel), int64(mc.Heads), int64(mc.DFF), int64(mc.OutVocab), int64(mc.Layers)
-	size := int64(mc.Dtype.Size())
+// every layer's attention weights back. The backbone's share comes from
+// its own file (backbone.memory); the parameters' from the model.
+func graphCost(mc ModelConfig, params int64, t int, training, weights bool) (fixed, perExample int64) {
+	T, D, V := int64(t), int64(mc.DModel), int64(mc.OutVocab)
+	size := int64(mc.Dtype.Tensor().Size())
+	bb := mc.backbone().memory(mc, T)
 
 	// Elements of one example's forward tensors.
 	act := 2 * T // ids and keep mask
@@ -53,36 +55,15 @@ func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample
 	}
 	act += targets
 	act += 2 * T * D // embedding; embedding plus positions
-	if mc.Arch.IsLSTM() {
-		// Per layer and direction: the input projection, the gates before
-		// and after their nonlinearities [T,4D] each, the states h and c,
-		// tanh(c) and the output [T,D], as the scan op records them for its
-		// backward pass, and their float64 working copies; the layer's
-		// output [T,D·dirs]. (Measured: about 24·T·D per direction.)
-		dirs := int64(max(mc.Directions, 1))
-		act += L * (dirs*26*T*D + dirs*T*D)
-		act += dirs*T*D + logits
-	} else {
-		// Per layer: Q, K, V, the heads' mix, the output projection, two
-		// residual sums, two norms and the feed-forward output [T,D]; the
-		// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
-		act += L * (10*T*D + 2*H*T*T + 2*T*F)
-		if mc.Norm == layers.PreNorm {
-			act += T * D // final norm
-		}
-		act += T*D + logits // reshaped or pooled encoder output; logits
-	}
+	act += bb.perExample + logits
 	// The kernels' own scratch (row statistics, packed panels, per-core
 	// partial sums) comes to a few percent more; measured under 2%.
 	act += act / 20
 	var weightsRead int64
 	if weights {
-		weightsRead = L * H * T * T
+		weightsRead = bb.attention
 	}
-	fixedElems := T * D // a sinusoidal or learned table [T,D]
-	if mc.Positional == layers.NoPosition || mc.Arch.IsLSTM() {
-		fixedElems = 0
-	}
+	fixedElems := bb.fixed
 
 	if !training {
 		perExample = (act+logits+weightsRead)*size + logits*8 // logits read back, then as float64
@@ -92,48 +73,28 @@ func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample
 	// fused ops' backward passes hold about half as much again.
 	per := act*5/2 + weightsRead
 	if mc.Dropout > 0 {
-		// At each dropout site (the embedding, and per layer the weights,
-		// two residual branches and the hidden layer): the mask, the
-		// product, and their share of the backward pass.
-		per += 4 * (T*D + L*(H*T*T+2*T*D+T*F))
+		per += bb.dropout
 	}
-	params := paramCount(mc)
 	fixedElems += 2 * params // the gradient nodes and the program's gradient buffers
 	return gcHeadroom * fixedElems * size, gcHeadroom * per * size
 }
 
-// paramCount counts mc's parameters, as NewModel makes them.
+// paramCount counts mc's parameters before the model is built, as its
+// backbone's file says NewModel makes them (TestParamCount holds the two
+// equal for every architecture). It saturates rather than overflow.
 func paramCount(mc ModelConfig) int64 {
-	D, F, L := int64(mc.DModel), int64(mc.DFF), int64(mc.Layers)
-	if mc.Arch.IsLSTM() {
-		dirs := int64(max(mc.Directions, 1))
-		n := int64(mc.InVocab)*D + dirs*D*int64(mc.OutVocab) + int64(mc.OutVocab)
-		for l := range L {
-			in := D
-			if l > 0 {
-				in = dirs * D
-			}
-			n += dirs * (4*D*(in+D) + 8*D)
-		}
-		return n
+	n := mc.backbone().params(mc)
+	if n > math.MaxInt64/64 {
+		return math.MaxInt64 / 64
 	}
-	n := int64(mc.InVocab)*D + D*int64(mc.OutVocab) + int64(mc.OutVocab)
-	if mc.Positional == layers.Learned {
-		n += int64(mc.MaxLen) * D
-	}
-	layer := 4*(D*D+D) + D*F + F + F*D + D + 4*D // attention, feed-forward, two norms
-	n += L * layer
-	if mc.Norm == layers.PreNorm {
-		n += 2 * D
-	}
-	return n
+	return int64(n)
 }
 
 // evalRows returns how many examples of length t one evaluation graph of
 // mc holds within budget bytes: at most evalBatch, at least one, or an
 // error wrapping ErrGraphTooLarge when one does not fit.
 func evalRows(mc ModelConfig, t int, weights bool, budget int64) (int, error) {
-	fixed, per := graphCost(mc, t, false, weights)
+	fixed, per := graphCost(mc, 0, t, false, weights)
 	if fixed+per > budget {
 		return 0, fmt.Errorf("train: evaluate: a sequence of length %d needs about %s, over the %s an evaluation graph may take: %w",
 			t, formatBytes(fixed+per), formatBytes(budget), ErrGraphTooLarge)
@@ -163,7 +124,7 @@ func checkTrainingMemory(mc ModelConfig, batch int, fileRun bool) error {
 		return nil
 	}
 	graph := GraphBytes(mc, batch, mc.MaxLen, true)
-	weights := 4 * paramCount(mc) * int64(mc.Dtype.Size()) // values, gradients, AdamW's m and v
+	weights := 4 * paramCount(mc) * int64(mc.Dtype.Tensor().Size()) // values, gradients, AdamW's m and v
 	need := graph + EvalMemory + weights
 	if need <= avail {
 		return nil

@@ -18,36 +18,27 @@ import (
 // stops the build.
 const _, _ uint = data.Ignore - nn.IgnoreTarget, nn.IgnoreTarget - data.Ignore
 
-// ModelConfig is the architecture of a Model.
+// ModelConfig is the architecture of a Model: what the data decides (the
+// kind of head, the vocabularies, the longest sequence) and the
+// Architecture a Config embeds.
 type ModelConfig struct {
-	Kind       data.Kind // tagging (a prediction per position) or classification (one per sequence)
-	InVocab    int       // input vocabulary size, specials included
-	OutVocab   int       // target vocabulary size
-	MaxLen     int       // longest sequence a learned positional table must cover
-	DModel     int
-	Heads      int
-	Layers     int
-	DFF        int
-	Dropout    float64
-	Activation layers.Activation
-	Norm       layers.NormPlacement
-	Positional layers.Positional
-	Dtype      tensor.Dtype
-	Arch       Arch // Transformer (also the zero value) or LSTM
-	Directions int  // an LSTM's: 1, or 2 for bidirectional
+	Kind     data.Kind // tagging (a prediction per position) or classification (one per sequence)
+	InVocab  int       // input vocabulary size, specials included
+	OutVocab int       // target vocabulary size
+	MaxLen   int       // longest sequence a learned positional table must cover
+	Architecture
 }
 
-// Model is embedding → positional encoding → encoder → head, or for the
-// recurrent baseline embedding → LSTM → head. A tagging head is a linear
-// map at every position; a classification head is a linear map of the mean
-// over unpadded positions.
+// Model is embedding → backbone → head: a transformer's encoder (with its
+// positions) or the recurrent baseline's LSTM between a token embedding
+// and a linear head. A tagging head is a linear map at every position; a
+// classification head is a linear map of the mean over unpadded
+// positions.
 type Model struct {
-	Embed   *layers.Embedding
-	Pos     *layers.PositionalEncoding // nil for an LSTM, which knows order
-	Encoder *layers.Encoder            // nil for an LSTM
-	LSTM    *layers.LSTM               // nil for a transformer
-	Head    *layers.Linear
-	cfg     ModelConfig
+	Embed    *layers.Embedding
+	Backbone Backbone // *TransformerBackbone or *LSTMBackbone
+	Head     *layers.Linear
+	cfg      ModelConfig
 }
 
 var _ nn.Module = (*Model)(nil)
@@ -60,75 +51,31 @@ func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
 	if cfg.InVocab <= 0 || cfg.OutVocab <= 0 {
 		return nil, fmt.Errorf("train: model: vocabulary sizes must be positive, got %d and %d", cfg.InVocab, cfg.OutVocab)
 	}
-	if cfg.Arch.IsLSTM() {
-		return newLSTMModel(cfg, rng)
-	}
-	layer := layers.EncoderLayerConfig{
-		DModel: cfg.DModel, Heads: cfg.Heads, DFF: cfg.DFF, Activation: cfg.Activation,
-		Dropout: cfg.Dropout, Norm: cfg.Norm, Dtype: cfg.Dtype,
-	}
-	enc, err := layers.NewEncoder("encoder", layers.EncoderConfig{Layers: cfg.Layers, Layer: layer, FinalNorm: cfg.Norm == layers.PreNorm}, rng)
+	emb, bb, err := newBackbone(cfg, rng)
 	if err != nil {
 		return nil, err
 	}
-	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: cfg.InVocab, DModel: cfg.DModel, Scale: true, Dtype: cfg.Dtype}, rng)
+	head, err := layers.NewLinear("head", layers.LinearConfig{In: bb.Width(), Out: cfg.OutVocab, Dtype: cfg.Dtype.Tensor()}, rng)
 	if err != nil {
 		return nil, err
 	}
-	pos, err := layers.NewPositionalEncoding("pos", layers.PositionalConfig{Kind: cfg.Positional, DModel: cfg.DModel, MaxLen: cfg.MaxLen, Dtype: cfg.Dtype}, rng)
-	if err != nil {
-		return nil, err
-	}
-	head, err := layers.NewLinear("head", layers.LinearConfig{In: cfg.DModel, Out: cfg.OutVocab, Dtype: cfg.Dtype}, rng)
-	if err != nil {
-		return nil, err
-	}
-	m := &Model{Embed: emb, Pos: pos, Encoder: enc, Head: head, cfg: cfg}
+	m := &Model{Embed: emb, Backbone: bb, Head: head, cfg: cfg}
 	if err := nn.CheckUnique(m); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// newLSTMModel builds the recurrent baseline: an unscaled embedding of
-// width d_model, an LSTM of hidden size d_model, and the head over its
-// d_model·directions outputs.
-func newLSTMModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
-	dirs := cfg.Directions
-	if dirs == 0 {
-		dirs = 2
-	}
-	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: cfg.InVocab, DModel: cfg.DModel, Dtype: cfg.Dtype}, rng)
-	if err != nil {
-		return nil, err
-	}
-	lstm, err := layers.NewLSTM("lstm", layers.LSTMConfig{
-		Input: cfg.DModel, Hidden: cfg.DModel, Layers: cfg.Layers, Bidirectional: dirs == 2, Dropout: cfg.Dropout, Dtype: cfg.Dtype,
-	}, rng)
-	if err != nil {
-		return nil, err
-	}
-	head, err := layers.NewLinear("head", layers.LinearConfig{In: cfg.DModel * dirs, Out: cfg.OutVocab, Dtype: cfg.Dtype}, rng)
-	if err != nil {
-		return nil, err
-	}
-	m := &Model{Embed: emb, LSTM: lstm, Head: head, cfg: cfg}
-	if err := nn.CheckUnique(m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// headParams counts the head's parameters: a [OutVocab, width] weight and
+// a bias.
+func headParams(mc ModelConfig, width float64) float64 {
+	return width*float64(mc.OutVocab) + float64(mc.OutVocab)
 }
 
-// Params lists every parameter: embedding, positions, encoder (or LSTM),
-// head.
+// Params lists every parameter: embedding, backbone, head.
 func (m *Model) Params() []*nn.Param {
 	ps := m.Embed.Params()
-	if m.LSTM != nil {
-		ps = append(ps, m.LSTM.Params()...)
-	} else {
-		ps = append(ps, m.Pos.Params()...)
-		ps = append(ps, m.Encoder.Params()...)
-	}
+	ps = append(ps, m.Backbone.Params()...)
 	return append(ps, m.Head.Params()...)
 }
 
@@ -155,14 +102,17 @@ type Graph struct {
 	// Prog runs the graph. Its outputs: 0 is the logits [B·T,V] or [B,V];
 	// 1.. are the attention weights [B,H,T,T] of each layer when asked for.
 	Prog *nn.Program
+	// attention is the number of attention outputs, one per layer, of an
+	// EvaluationWithWeights graph.
+	attention int
 	// graph holds the nodes and the parameters bound into them; Params and
 	// SampleDropout reach it.
 	graph *nn.Graph
 }
 
-// ErrNoAttention is returned for attention weights of a model that has
-// none: the LSTM.
-var ErrNoAttention = errors.New("an LSTM has no attention weights")
+// ErrNoAttention is returned for attention weights of a model whose
+// backbone has none, such as the LSTM.
+var ErrNoAttention = errors.New("the model's backbone (an LSTM) has no attention weights")
 
 // GraphKind says what a graph Build compiles is for.
 type GraphKind int
@@ -189,12 +139,13 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 }
 
 // build is Build, with one hook for the gradient probe: a non-nil delta
-// [b,t,D] is added to the encoder's input (the embeddings, after the
-// positions), so that ∂loss/∂delta is the gradient with respect to that
-// input.
+// [b,t,D] is added to the embeddings, the backbone's input, so that
+// ∂loss/∂delta is the gradient with respect to that input. (A backbone
+// that adds positions adds them to x+δ: the gradient is the same as with
+// respect to the embeddings after the positions.)
 func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error) {
 	training, weights := kind == Training, kind == EvaluationWithWeights
-	g, err := nn.NewGraph(m.cfg.Dtype, training)
+	g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), training)
 	if err != nil {
 		return nil, err
 	}
@@ -221,11 +172,6 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 	if err != nil {
 		return nil, err
 	}
-	if m.Pos != nil {
-		if x, err = m.Pos.Forward(g, x); err != nil {
-			return nil, err
-		}
-	}
 	if delta != nil {
 		d, err := g.Param(delta)
 		if err != nil {
@@ -235,20 +181,12 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 			return nil, fmt.Errorf("train: model: %w", err)
 		}
 	}
-	if x, err = g.Dropout("embed", x, m.cfg.Dropout); err != nil {
-		return nil, err
-	}
-	var attn []*G.Node
-	if m.LSTM != nil {
-		if weights {
-			return nil, fmt.Errorf("train: model: %w", ErrNoAttention)
-		}
-		x, err = m.LSTM.Forward(g, x, keep) // [B,T,D·directions]
-	} else {
-		x, attn, err = m.Encoder.Forward(g, x, keep) // [B,T,D], [B,H,T,T] per layer
-	}
+	x, attn, err := m.Backbone.Forward(g, x, keep) // [B,T,width], [B,H,T,T] per layer
 	if err != nil {
 		return nil, err
+	}
+	if weights && len(attn) == 0 {
+		return nil, fmt.Errorf("train: model: %w", ErrNoAttention)
 	}
 	width := x.Shape()[2]
 	if m.cfg.Kind == data.Classification {
@@ -269,6 +207,7 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 	outputs := []*G.Node{logits}
 	if weights {
 		outputs = append(outputs, attn...)
+		out.attention = len(attn)
 	}
 	if out.Prog, err = nn.Compile(g, loss, training || kind == gradientProbe, outputs...); err != nil {
 		return nil, err

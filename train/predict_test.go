@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
 )
@@ -19,8 +17,10 @@ import (
 func smallModel(t testing.TB, kind data.Kind, pos layers.Positional) *Model {
 	t.Helper()
 	m, err := NewModel(ModelConfig{
-		Kind: kind, InVocab: 8, OutVocab: 6, MaxLen: 8, DModel: 16, Heads: 2, Layers: 1, DFF: 32,
-		Activation: layers.ReLU, Positional: pos, Dtype: tensor.Float32,
+		Kind: kind, InVocab: 8, OutVocab: 6, MaxLen: 8, Architecture: Architecture{
+			DModel: 16, Layers: 1, Dtype: Float32,
+			TransformerConfig: TransformerConfig{Heads: 2, DFF: 32, Activation: layers.ReLU, Norm: layers.PostNorm, Positional: pos},
+		},
 	}, rand.New(rand.NewPCG(3, 4)))
 	if err != nil {
 		t.Fatal(err)

@@ -91,9 +91,7 @@ func (c Config) inherit(run Config) Config {
 	if c.Data != "" && c.Len == 0 {
 		c.Len = run.Len
 	}
-	if c.Model.IsLSTM() && c.Directions == 0 {
-		c.Directions = run.Directions
-	}
+	c.Architecture.resolve() // what a run resolved, it resolved alike
 	return c
 }
 
@@ -127,12 +125,17 @@ func CheckResume(prev, next Config) error {
 	return nil
 }
 
-// list joins words as English does: "a, b and c".
-func list(words []string) string {
+// list joins words as English does: "a, b and c", or with another
+// conjunction ("a, b or c").
+func list(words []string, conj ...string) string {
 	if len(words) < 2 {
 		return strings.Join(words, "")
 	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+	and := "and"
+	if len(conj) > 0 {
+		and = conj[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + and + " " + words[len(words)-1]
 }
 
 func sortedKeys(ms ...map[string]any) []string {

@@ -40,20 +40,3 @@ func StepTimes(m *Model, b *data.Batch, warmup, n int) ([]time.Duration, error) 
 	slices.Sort(out)
 	return out, nil
 }
-
-// SequentialDepth is the number of steps of a forward pass over t
-// positions that must run one after another, whatever the hardware, as
-// the architecture dictates. A transformer layer computes every position
-// at once from the layer below — attention, feed-forward, residuals and
-// norms are a fixed chain of matrix operations whose length does not
-// depend on t — so its depth is one step per layer. An LSTM layer's state
-// at position s needs its state at s−1: t steps per layer (the two
-// directions of a bidirectional layer run side by side, and the next
-// layer needs both finished). Each step is itself a fixed chain of matrix
-// operations, so the two counts share a unit.
-func SequentialDepth(cfg ModelConfig, t int) int {
-	if cfg.Arch.IsLSTM() {
-		return cfg.Layers * t
-	}
-	return cfg.Layers
-}

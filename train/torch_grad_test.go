@@ -94,8 +94,12 @@ func TestTorchModelGradients(t *testing.T) {
 		t.Run(dt.String(), func(t *testing.T) {
 			m, err := train.NewModel(train.ModelConfig{
 				Kind: data.Classification, InVocab: c.InVocab, OutVocab: c.OutVocab, MaxLen: c.MaxLen,
-				DModel: c.DModel, Heads: c.Heads, Layers: c.Layers, DFF: c.DFF,
-				Activation: layers.Activation(c.Activation), Norm: layers.PreNorm, Positional: layers.Positional(c.Pos), Dtype: dt,
+				Architecture: train.Architecture{
+					DModel: c.DModel, Layers: c.Layers, Dtype: train.Dtype(dt.String()),
+					TransformerConfig: train.TransformerConfig{
+						Heads: c.Heads, DFF: c.DFF, Activation: layers.Activation(c.Activation), Norm: layers.PreNorm, Positional: layers.Positional(c.Pos),
+					},
+				},
 			}, rand.New(rand.NewPCG(1, 2)))
 			if err != nil {
 				t.Fatal(err)

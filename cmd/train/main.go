@@ -121,17 +121,7 @@ func bindFlags(fs *flag.FlagSet, c *train.Config) {
 	fs.IntVar(&c.Len, "len", c.Len, "longest sequence the model takes (with -data, default: the longest line of the data, -val and -test files)")
 	fs.IntVar(&c.ValExamples, "val-examples", c.ValExamples, "validation examples of a generated task")
 	fs.IntVar(&c.TestExamples, "test-examples", c.TestExamples, "test examples of a generated task")
-	fs.TextVar(&c.Model, "model", c.Model, "sequence model: transformer (default) or lstm, whose hidden size is -d-model and depth -layers")
-	fs.IntVar(&c.Directions, "directions", c.Directions, "an lstm's directions: 1, or 2 for bidirectional (default 2)")
-	fs.IntVar(&c.DModel, "d-model", c.DModel, "model width d_model")
-	fs.IntVar(&c.Heads, "heads", c.Heads, "attention heads (must divide d-model)")
-	fs.IntVar(&c.Layers, "layers", c.Layers, "encoder layers")
-	fs.IntVar(&c.DFF, "d-ff", c.DFF, "feed-forward hidden width d_ff")
-	fs.Float64Var(&c.Dropout, "dropout", c.Dropout, "dropout rate on attention weights, hidden layers, residual branches and embeddings")
-	fs.TextVar(&c.Activation, "activation", c.Activation, "feed-forward activation: relu or gelu")
-	fs.TextVar(&c.Norm, "norm", c.Norm, "layer-norm placement: post (the paper) or pre")
-	fs.TextVar(&c.Positional, "pos", c.Positional, "positional encoding: sinusoidal, learned or none")
-	fs.TextVar(&c.Dtype, "dtype", c.Dtype, "float32 or float64")
+	c.Architecture.BindFlags(fs) // -model, -d-model, -layers, … and each architecture's own
 	fs.IntVar(&c.Batch, "batch", c.Batch, "training batch size")
 	fs.IntVar(&c.Steps, "steps", c.Steps, "total optimizer steps")
 	fs.Float64Var(&c.LR, "lr", c.LR, "peak learning rate")
@@ -227,7 +217,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
-		if err := lstmFlags(cfg, g); err != nil {
+		if err := foreignFlags(cfg, g); err != nil {
 			return usageError{err}
 		}
 		if tr, err = newRun(cfg, cfg.RunDir()); err != nil {
@@ -269,21 +259,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// transformerOnly are the flags an LSTM has no use for.
-var transformerOnly = []string{"heads", "d-ff", "activation", "norm", "pos"}
-
-// lstmFlags refuses a transformer setting given for an LSTM, which would
-// otherwise be silently ignored.
-func lstmFlags(cfg train.Config, g given) error {
-	if !cfg.Model.IsLSTM() {
-		return nil
-	}
-	for _, name := range transformerOnly {
-		if g.set[name] {
-			return fmt.Errorf("-%s is a transformer setting; an lstm has none (its size is -d-model, its depth -layers, its directions -directions)", name)
+// foreignFlags refuses a flag of another architecture than the one being
+// trained (-heads for an lstm), which would otherwise be silently ignored.
+func foreignFlags(cfg train.Config, g given) error {
+	var err error
+	g.fs.Visit(func(f *flag.Flag) {
+		if arch, ok := train.ForeignKey(cfg.Model, key(f.Name)); ok && err == nil {
+			own := cfg.Architecture.Keys()
+			for i, k := range own {
+				own[i] = "-" + flagName(k)
+			}
+			err = fmt.Errorf("-%s is %s setting; %s has none (its settings are %s)", f.Name, article(arch), article(cfg.Model), strings.Join(own, ", "))
 		}
+	})
+	return err
+}
+
+// article puts a or an before an architecture's name.
+func article(a train.Arch) string {
+	if strings.ContainsRune("aeiou", rune(a.String()[0])) || a == train.LSTM {
+		return "an " + a.String()
 	}
-	return nil
+	return "a " + a.String()
 }
 
 // parse reads the flags: preset of the task, then the -config file, then

@@ -1,0 +1,125 @@
+package train
+
+import (
+	"flag"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/qkv-dev/qkv/layers"
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// LSTMConfig is the recurrent baseline's own settings. Its hidden size is
+// d_model (also the embedding's width) and its depth layers; dropout
+// applies to the embedding and between layers.
+type LSTMConfig struct {
+	// Directions is 1, or 2 for a bidirectional LSTM; 0 is 2, resolved
+	// when a run starts. It stays unset for the other architectures.
+	Directions int `json:"directions,omitempty"`
+}
+
+var _ backbone = (*LSTMConfig)(nil)
+
+func (c *LSTMConfig) arch() Arch { return LSTM }
+
+func (c *LSTMConfig) check(a *Architecture, active bool) []error {
+	if active && c.Directions >= 0 && c.Directions <= 2 || !active && c.Directions == 0 {
+		return nil
+	}
+	return []error{settingError("directions", "directions must be 1 or 2 for an lstm (0: 2) and unset for a %s, got %d", a.Model.String(), c.Directions)}
+}
+
+// resolve makes an LSTM bidirectional unless told otherwise: the encoder
+// sees the whole sequence, as attention does.
+func (c *LSTMConfig) resolve(*Architecture) {
+	if c.Directions == 0 {
+		c.Directions = 2
+	}
+}
+
+func (c *LSTMConfig) bindFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Directions, "directions", c.Directions, "an lstm's directions: 1, or 2 for bidirectional (default 2)")
+}
+
+func (c *LSTMConfig) directions() int {
+	if c.Directions == 0 {
+		return 2
+	}
+	return c.Directions
+}
+
+// build makes an unscaled embedding of width d_model, then an LSTM of
+// hidden size d_model.
+func (c *LSTMConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Backbone, error) {
+	dt := mc.Dtype.Tensor()
+	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: mc.InVocab, DModel: mc.DModel, Dtype: dt}, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	lstm, err := layers.NewLSTM("lstm", layers.LSTMConfig{
+		Input: mc.DModel, Hidden: mc.DModel, Layers: mc.Layers, Bidirectional: c.directions() == 2, Dropout: mc.Dropout, Dtype: dt,
+	}, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	return emb, &LSTMBackbone{LSTM: lstm, dropout: mc.Dropout}, nil
+}
+
+func (c *LSTMConfig) params(mc ModelConfig) float64 {
+	D, dirs := float64(mc.DModel), float64(c.directions())
+	n := float64(mc.InVocab)*D + headParams(mc, dirs*D)
+	for l := range mc.Layers {
+		in := D
+		if l > 0 {
+			in = dirs * D
+		}
+		n += dirs * (4*D*(in+D) + 8*D)
+	}
+	return n
+}
+
+func (c *LSTMConfig) memory(mc ModelConfig, T int64) graphElems {
+	D, L, dirs := int64(mc.DModel), int64(mc.Layers), int64(c.directions())
+	// Per layer and direction: the input projection, the gates before and
+	// after their nonlinearities [T,4D] each, the states h and c, tanh(c)
+	// and the output [T,D], as the scan op records them for its backward
+	// pass, and their float64 working copies; the layer's output
+	// [T,D·dirs]. (Measured: about 24·T·D per direction.)
+	return graphElems{
+		perExample: L*(dirs*26*T*D+dirs*T*D) + dirs*T*D,
+		// The mask and product of the embedding's dropout and of the
+		// dropout between layers, and their share of the backward pass.
+		dropout: 4 * (T*D + L*dirs*T*D),
+	}
+}
+
+func (c *LSTMConfig) sequentialDepth(mc ModelConfig, t int) int { return mc.Layers * t }
+
+// LSTMBackbone is the recurrent baseline: dropout on the embedded tokens,
+// then a stack of (bidirectional) LSTM layers, which need no positions.
+type LSTMBackbone struct {
+	LSTM    *layers.LSTM
+	dropout float64
+}
+
+var _ Backbone = (*LSTMBackbone)(nil)
+
+// Params lists the LSTM's parameters, in PyTorch's order.
+func (b *LSTMBackbone) Params() []*nn.Param { return b.LSTM.Params() }
+
+// Forward: x [B,T,D] → Dropout → LSTM → [B,T,D·directions], no attention.
+func (b *LSTMBackbone) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, []*G.Node, error) {
+	x, err := g.Dropout("embed", x, b.dropout)
+	if err != nil {
+		return nil, nil, err
+	}
+	y, err := b.LSTM.Forward(g, x, keep) // [B,T,D·directions]
+	return y, nil, err
+}
+
+// Width is d_model·directions.
+func (b *LSTMBackbone) Width() int {
+	c := b.LSTM.Config()
+	return c.Hidden * c.Directions()
+}

@@ -1,0 +1,151 @@
+package train
+
+import (
+	"flag"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/qkv-dev/qkv/layers"
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// TransformerConfig is the transformer's own settings; d_model, layers
+// and dropout are Architecture's.
+type TransformerConfig struct {
+	Heads      int                  `json:"heads"`      // attention heads h; must divide d_model
+	DFF        int                  `json:"d_ff"`       // the feed-forward hidden width
+	Activation layers.Activation    `json:"activation"` // relu or gelu
+	Norm       layers.NormPlacement `json:"norm"`       // post (the paper) or pre
+	Positional layers.Positional    `json:"pos"`        // sinusoidal, learned or none
+}
+
+var _ backbone = (*TransformerConfig)(nil)
+
+func (c *TransformerConfig) arch() Arch { return Transformer }
+
+func (c *TransformerConfig) check(a *Architecture, active bool) []error {
+	if !active {
+		return nil // an lstm's config.json carries these keys at their defaults
+	}
+	var errs []error
+	if c.Heads <= 0 || c.DFF <= 0 {
+		errs = append(errs, settingError("heads", "heads and {d_ff} must be positive, got %d and %d", c.Heads, c.DFF))
+	} else if a.DModel%c.Heads != 0 {
+		errs = append(errs, settingError("d_model", "{d_model} %d is not divisible by heads %d", a.DModel, c.Heads))
+	}
+	if err := c.Activation.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Norm.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Positional.Check() != nil {
+		errs = append(errs, settingError("pos", "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional)))
+	}
+	return errs
+}
+
+func (c *TransformerConfig) resolve(*Architecture) {}
+
+func (c *TransformerConfig) bindFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Heads, "heads", c.Heads, "attention heads (must divide d-model)")
+	fs.IntVar(&c.DFF, "d-ff", c.DFF, "feed-forward hidden width d_ff")
+	fs.TextVar(&c.Activation, "activation", c.Activation, "feed-forward activation: relu or gelu")
+	fs.TextVar(&c.Norm, "norm", c.Norm, "layer-norm placement: post (the paper) or pre")
+	fs.TextVar(&c.Positional, "pos", c.Positional, "positional encoding: sinusoidal, learned or none")
+}
+
+// build makes, in this order (the order of the random draws), the
+// encoder, the embedding — scaled by √d_model, as the paper's section 3.4
+// has it — and the positions.
+func (c *TransformerConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Backbone, error) {
+	dt := mc.Dtype.Tensor()
+	layer := layers.EncoderLayerConfig{
+		DModel: mc.DModel, Heads: c.Heads, DFF: c.DFF, Activation: c.Activation,
+		Dropout: mc.Dropout, Norm: c.Norm, Dtype: dt,
+	}
+	enc, err := layers.NewEncoder("encoder", layers.EncoderConfig{Layers: mc.Layers, Layer: layer, FinalNorm: c.Norm == layers.PreNorm}, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: mc.InVocab, DModel: mc.DModel, Scale: true, Dtype: dt}, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	pos, err := layers.NewPositionalEncoding("pos", layers.PositionalConfig{Kind: c.Positional, DModel: mc.DModel, MaxLen: mc.MaxLen, Dtype: dt}, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	return emb, &TransformerBackbone{Pos: pos, Encoder: enc, dropout: mc.Dropout}, nil
+}
+
+func (c *TransformerConfig) params(mc ModelConfig) float64 {
+	D, F, L := float64(mc.DModel), float64(c.DFF), float64(mc.Layers)
+	n := float64(mc.InVocab)*D + headParams(mc, D)
+	if c.Positional == layers.Learned {
+		n += float64(mc.MaxLen) * D
+	}
+	layer := 4*(D*D+D) + D*F + F + F*D + D + 4*D // attention, feed-forward, two norms
+	n += L * layer
+	if c.Norm == layers.PreNorm {
+		n += 2 * D
+	}
+	return n
+}
+
+func (c *TransformerConfig) memory(mc ModelConfig, T int64) graphElems {
+	D, H, F, L := int64(mc.DModel), int64(c.Heads), int64(c.DFF), int64(mc.Layers)
+	var e graphElems
+	// Per layer: Q, K, V, the heads' mix, the output projection, two
+	// residual sums, two norms and the feed-forward output [T,D]; the
+	// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
+	e.perExample = L * (10*T*D + 2*H*T*T + 2*T*F)
+	if c.Norm == layers.PreNorm {
+		e.perExample += T * D // final norm
+	}
+	e.perExample += T * D // the output, reshaped or pooled
+	if c.Positional != layers.NoPosition {
+		e.fixed = T * D // a sinusoidal or learned table [T,D]
+	}
+	// At each dropout site (the embedding, and per layer the weights,
+	// two residual branches and the hidden layer): the mask, the product,
+	// and their share of the backward pass.
+	e.dropout = 4 * (T*D + L*(H*T*T+2*T*D+T*F))
+	e.attention = L * H * T * T
+	return e
+}
+
+func (c *TransformerConfig) sequentialDepth(mc ModelConfig, _ int) int { return mc.Layers }
+
+// TransformerBackbone is the encoder of Vaswani et al. (2017): positions
+// added to the embedded tokens, dropout, then the encoder's layers of
+// self-attention and feed-forward.
+type TransformerBackbone struct {
+	Pos     *layers.PositionalEncoding
+	Encoder *layers.Encoder
+	dropout float64
+}
+
+var _ Backbone = (*TransformerBackbone)(nil)
+
+// Params lists the positions' and the encoder's parameters.
+func (b *TransformerBackbone) Params() []*nn.Param {
+	return append(b.Pos.Params(), b.Encoder.Params()...)
+}
+
+// Forward: x [B,T,D] → x + PE → Dropout → Encoder → [B,T,D], with every
+// layer's attention weights [B,H,T,T].
+func (b *TransformerBackbone) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, []*G.Node, error) {
+	x, err := b.Pos.Forward(g, x) // [B,T,D]
+	if err != nil {
+		return nil, nil, err
+	}
+	if x, err = g.Dropout("embed", x, b.dropout); err != nil {
+		return nil, nil, err
+	}
+	return b.Encoder.Forward(g, x, keep) // [B,T,D], [B,H,T,T] per layer
+}
+
+// Width is d_model.
+func (b *TransformerBackbone) Width() int { return b.Pos.DModel }
