@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# compare.sh measures qkv against PyTorch 1.13 + OpenBLAS on this machine:
-# training and forward-only throughput at the default, small and large
-# sizes, runs of the two interleaved REPS times, and prints the medians and
-# the best runs, the ratios qkv/PyTorch and the median peak resident memory
-# of each process. On a shared machine the best runs are the ones least
-# disturbed by other work.
+# compare.sh measures qkv against PyTorch 1.13 + OpenBLAS on this machine,
+# runs of the two interleaved, at the default, small and large sizes.
 #
-#   bench/compare.sh                       # REPS=5 SECONDS=10, all sizes and modes
+#   bench/compare.sh                       # the benchmark: qkvbench against torch_bench.py
+#   bench/compare.sh cli                   # the program: qkv-train against torch_train.py
+#
+# The benchmark mode measures training and forward-only throughput of one
+# step in a loop, REPS times (default 5) for SECONDS (default 10) per side,
+# and prints the medians and the best runs, the ratios qkv/PyTorch and the
+# median peak resident memory of each process. On a shared machine the best
+# runs are the ones least disturbed by other work.
+#
 #   REPS=3 SECONDS=5 SIZES="small" MODES="train" bench/compare.sh
+#
+# The command-line mode trains each size the way a user does, through
+#
+#   qkv-train -task copy -len T -min-len T -d-model D -heads H -layers L -d-ff F \
+#       -batch B -steps S -log-every S/10 -eval-every S -save-every S -out DIR
+#
+# (fixed-length batches; validation, a checkpoint and the test set at the
+# end only) against bench/torch_train.py, its PyTorch twin, and against
+# qkvbench's training step for SECONDS, in ROUNDS rounds (default 5) whose
+# order rotates. Throughput is read from each run's metrics.jsonl: the
+# steps of every logging window but the first (graph building, warm-up)
+# over their time. It prints per size the median, worst and best round's
+# ratio qkv-train/PyTorch, the peak resident memory of each (the largest
+# over the rounds), and qkv-train against qkvbench in throughput and memory.
+#
+#   ROUNDS=3 SIZES="large" bench/compare.sh cli
+#   STEPS_large=80 bench/compare.sh cli    # steps per run; defaults 3000, 600, 40
 #
 # The anchor is Debian's python3-torch with libopenblas0-pthread, 2 threads
 # (torch.set_num_threads(2), OPENBLAS_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE).
@@ -16,7 +37,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODE=${1:-bench}
+case $MODE in
+bench | cli) ;;
+*)
+	echo "usage: bench/compare.sh [bench|cli]" >&2
+	exit 2
+	;;
+esac
 REPS=${REPS:-5}
+ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS:-10}
 SIZES=${SIZES:-"default small large"}
 MODES=${MODES:-"train forward"}
@@ -40,6 +70,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/qkvbench" ./bench/cmd/qkvbench
+go build -o "$work/qkv-train" ./cmd/train
 
 # run NAME CMD...: appends "tokens/s rss_kb" to $work/NAME.
 run() {
@@ -57,9 +88,101 @@ run() {
 	echo "  $(echo "$out" | grep tokens/s)  [peak RSS $((rss / 1024)) MB]" >&2
 }
 
+# throughput DIR: tokens/s of a run's metrics.jsonl, every logging window
+# but the first: the steps of those windows over their time.
+throughput() {
+	$PY - "$1/metrics.jsonl" <<-'EOF'
+		import json, sys
+		rows = [json.loads(l) for l in open(sys.argv[1])]
+		rows = [r for r in rows if "tokens_per_sec" in r]
+		if len(rows) < 2:
+		    sys.exit("compare.sh: %s logged %d training windows; want at least 2" % (sys.argv[1], len(rows)))
+		steps = secs = 0.0
+		for prev, r in zip(rows, rows[1:]):
+		    n = r["step"] - prev["step"]
+		    steps, secs = steps + n, secs + n / r["tokens_per_sec"]
+		print("%.0f" % (steps / secs))
+	EOF
+}
+
+# timed NAME CMD...: runs CMD under /usr/bin/time, appends its peak RSS in
+# KB to $work/NAME.rss and prints its output on failure.
+timed() {
+	local name=$1
+	shift
+	local out
+	out=$(/usr/bin/time -f 'RSS %M' "$@" 2>&1) || {
+		echo "$out" >&2
+		exit 1
+	}
+	echo "$out" | sed -n 's/^RSS \([0-9]*\)$/\1/p' | tail -1 >>"$work/$name.rss"
+	echo "$out" >"$work/$name.out"
+}
+
+# cli runs the command-line mode (see the top of the file).
+cli() {
+	declare -A dims=([default]="64 4 2 128 12 32" [small]="64 4 2 256 32 64" [large]="256 8 4 1024 64 32")
+	declare -A steps=([default]=${STEPS_default:-3000} [small]=${STEPS_small:-600} [large]=${STEPS_large:-40})
+	for size in $SIZES; do
+		read -r d h l f t b <<<"${dims[$size]}"
+		local s=${steps[$size]}
+		echo "$size (d_model $d, heads $h, layers $l, d_ff $f, length $t, batch $b; $s steps):" >&2
+		for round in $(seq "$ROUNDS"); do
+			local order=(qkv torch bench)
+			case $((round % 3)) in
+			2) order=(torch bench qkv) ;;
+			0) order=(bench qkv torch) ;;
+			esac
+			for who in "${order[@]}"; do
+				rm -rf "$work/run"
+				case $who in
+				qkv)
+					timed "qkv-$size" "$work/qkv-train" -task copy -len "$t" -min-len "$t" -d-model "$d" -heads "$h" -layers "$l" -d-ff "$f" \
+						-batch "$b" -steps "$s" -log-every $((s / 10)) -eval-every "$s" -save-every "$s" -out "$work/run"
+					throughput "$work/run" >>"$work/qkv-$size.tps"
+					;;
+				torch)
+					timed "torch-$size" $PY bench/torch_train.py --size "$size" --steps "$s" --log-every $((s / 10)) --out "$work/run"
+					throughput "$work/run" >>"$work/torch-$size.tps"
+					;;
+				bench)
+					timed "bench-$size" "$work/qkvbench" -size "$size" -mode train -seconds "$SECONDS_PER_RUN"
+					sed -n 's/.*: \([0-9]*\) tokens\/s.*/\1/p' "$work/bench-$size.out" >>"$work/bench-$size.tps"
+					;;
+				esac
+			done
+			echo "  round $round: qkv-train $(tail -1 "$work/qkv-$size.tps") tokens/s ($(($(tail -1 "$work/qkv-$size.rss") / 1024)) MB)," \
+				"PyTorch $(tail -1 "$work/torch-$size.tps") ($(($(tail -1 "$work/torch-$size.rss") / 1024)) MB)," \
+				"qkvbench $(tail -1 "$work/bench-$size.tps") ($(($(tail -1 "$work/bench-$size.rss") / 1024)) MB)" >&2
+		done
+	done
+	printf '\n| size | qkv-train tokens/s | PyTorch tokens/s | qkv-train/PyTorch | worst round | best round | qkv-train peak RSS | PyTorch peak RSS | qkvbench tokens/s | qkv-train/qkvbench | qkvbench peak RSS |\n'
+	printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+	for size in $SIZES; do
+		paste -d' ' "$work/qkv-$size.tps" "$work/torch-$size.tps" "$work/bench-$size.tps" >"$work/$size.rounds"
+		q=$(cut -d' ' -f1 "$work/$size.rounds" | median)
+		p=$(cut -d' ' -f2 "$work/$size.rounds" | median)
+		bn=$(cut -d' ' -f3 "$work/$size.rounds" | median)
+		r=$(awk '{print $1 / $2}' "$work/$size.rounds" | median)
+		rmin=$(awk '{print $1 / $2}' "$work/$size.rounds" | sort -g | head -1)
+		rmax=$(awk '{print $1 / $2}' "$work/$size.rounds" | sort -g | tail -1)
+		qb=$(awk '{print $1 / $3}' "$work/$size.rounds" | median)
+		qr=$(sort -n "$work/qkv-$size.rss" | tail -1)
+		pr=$(sort -n "$work/torch-$size.rss" | tail -1)
+		br=$(sort -n "$work/bench-$size.rss" | tail -1)
+		awk -v s="$size" -v q="$q" -v p="$p" -v r="$r" -v rmin="$rmin" -v rmax="$rmax" -v bn="$bn" -v qb="$qb" -v qr="$qr" -v pr="$pr" -v br="$br" 'BEGIN {
+			printf "| %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f MB | %.0f MB | %.0f | %.2f | %.0f MB |\n", s, q, p, r, rmin, rmax, qr / 1024, pr / 1024, bn, qb, br / 1024 }'
+	done
+	echo "(medians over $ROUNDS interleaved rounds; ratios are each round's qkv-train over the same round's PyTorch, and over the same round's qkvbench; peak RSS the largest of the rounds; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+if [ "$MODE" = cli ]; then
+	cli
+	exit 0
+fi
 for size in $SIZES; do
 	for mode in $MODES; do
 		echo "$size $mode:" >&2
