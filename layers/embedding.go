@@ -56,5 +56,5 @@ func (e *Embedding) Forward(g *nn.Graph, ids *G.Node) (*G.Node, error) {
 	if e.Scale {
 		scale = math.Sqrt(float64(e.Table.Shape()[1]))
 	}
-	return nn.Embed(t, ids, scale)
+	return g.Ops().Embed(t, ids, scale)
 }

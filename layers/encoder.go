@@ -136,7 +136,7 @@ func (l *EncoderLayer) sublayer(g *nn.Graph, x *G.Node, ln *LayerNorm, f func(*G
 	if out, err = g.Dropout(nn.Join(l.name, name), out, l.cfg.Dropout); err != nil {
 		return nil, err
 	}
-	sum, err := nn.Add(x, out)
+	sum, err := g.Ops().Add(x, out)
 	if err != nil || l.cfg.Norm == PreNorm {
 		return sum, err
 	}

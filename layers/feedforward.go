@@ -69,7 +69,7 @@ func (f *FeedForward) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	var err error
 	if f.cfg.Activation == GELU {
 		if h, err = f.Linear1.Forward(g, x); err == nil {
-			h, err = nn.GELU(h)
+			h, err = g.Ops().GELU(h)
 		}
 	} else {
 		h, err = f.Linear1.forwardReLU(g, x) // one fused op: max(x·W₁ᵀ + b₁, 0)

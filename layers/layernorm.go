@@ -67,5 +67,5 @@ func (l *LayerNorm) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nn.LayerNorm(x, gamma, beta, l.Eps)
+	return g.Ops().LayerNorm(x, gamma, beta, l.Eps)
 }

@@ -48,12 +48,12 @@ func (l *Linear) Params() []*nn.Param { return []*nn.Param{l.Weight, l.Bias} }
 
 // Forward computes x·Wᵀ + b: [..., In] → [..., Out].
 func (l *Linear) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
-	return l.forward(g, x, nn.Linear)
+	return l.forward(g, x, g.Ops().Linear)
 }
 
 // forwardReLU computes max(x·Wᵀ + b, 0) as one op (nn.LinearReLU).
 func (l *Linear) forwardReLU(g *nn.Graph, x *G.Node) (*G.Node, error) {
-	return l.forward(g, x, nn.LinearReLU)
+	return l.forward(g, x, g.Ops().LinearReLU)
 }
 
 // forward binds the weight and the bias into g and applies op.

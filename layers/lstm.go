@@ -152,7 +152,7 @@ func (l *LSTM) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, error) {
 				}
 			}
 			var err error
-			if ys[d], err = nn.LSTM(x, ps[0], ps[1], ps[2], ps[3], keep, d == 1); err != nil { // [B,T,H]
+			if ys[d], err = g.Ops().LSTM(x, ps[0], ps[1], ps[2], ps[3], keep, d == 1); err != nil { // [B,T,H]
 				return nil, wrap(err)
 			}
 		}

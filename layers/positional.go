@@ -98,7 +98,7 @@ func (p *PositionalEncoding) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nn.AddTrailing(x, c)
+		return g.Ops().AddTrailing(x, c)
 	}
 	maxLen := p.Table.Shape()[0]
 	if t > maxLen {
@@ -113,5 +113,5 @@ func (p *PositionalEncoding) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 			return nil, fmt.Errorf("layers: positional encoding %q: %w", p.name, err)
 		}
 	}
-	return nn.AddTrailing(x, tab)
+	return g.Ops().AddTrailing(x, tab)
 }

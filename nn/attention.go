@@ -35,11 +35,11 @@ func ScaledDotProductAttention(g *Graph, name string, q, k, v, keep *G.Node, hea
 	}
 	dk := d / heads
 
-	scores, err := HeadScores(q, k, heads) // QKᵀ per head: [B,H,T,T]
+	scores, err := g.Ops().HeadScores(q, k, heads) // QKᵀ per head: [B,H,T,T]
 	if err != nil {
 		return nil, nil, err
 	}
-	weights, err = MaskedSoftmax(scores, keep, 1/math.Sqrt(float64(dk))) // softmax(QKᵀ/√d_k) over real keys: [B,H,T,T]
+	weights, err = g.Ops().MaskedSoftmax(scores, keep, 1/math.Sqrt(float64(dk))) // softmax(QKᵀ/√d_k) over real keys: [B,H,T,T]
 	if err != nil {
 		return nil, nil, err
 	}
@@ -47,8 +47,8 @@ func ScaledDotProductAttention(g *Graph, name string, q, k, v, keep *G.Node, hea
 	if err != nil {
 		return nil, nil, err
 	}
-	const weightsTimesV = false                   // HeadMix's op(S) is S itself, not Sᵀ
-	out, err = HeadMix(dropped, v, weightsTimesV) // weights·V per head, heads side by side: [B,T,D]
+	const weightsTimesV = false                           // HeadMix's op(S) is S itself, not Sᵀ
+	out, err = g.Ops().HeadMix(dropped, v, weightsTimesV) // weights·V per head, heads side by side: [B,T,D]
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,9 +9,20 @@
 // every bound parameter, and any outputs asked for, without rebuilding the
 // graph between runs.
 //
-// The operations a transformer needs that Gorgonia lacks or gets wrong are
-// fused custom ops with hand-written backward passes, each checked against
-// finite differences (GradCheck) and against PyTorch:
+// Primitives (prim*.go) are differentiable operations with their
+// derivative written once beside each: MatMul, Plus/Minus/Times/Divide with
+// broadcasting, Neg, Scale, Shift, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid,
+// Erf, Step, ReLU, GELU, Softmax, LogSoftmax, Sum, Mean, Max, BroadcastTo,
+// Reshape, Permute, Transpose, Slice, Concat, Where, MaskedFill, Gather,
+// OneHot and Graph.Dropout. A layer composed of them needs no backward code.
+// One table-driven test checks every primitive's gradient by finite
+// differences.
+//
+// The operations the models run most are also fused ops with hand-written
+// backward passes: fast paths, which Graph.Ops selects by default. In a
+// graph set to composed (Graph.SetComposed) Ops gives their composed twins
+// (twin.go) instead, proven equal in values and gradients. Each fused op is
+// checked against finite differences (GradCheck) and against PyTorch:
 //
 //   - Linear: y = x·Wᵀ + b (torch.nn.Linear's layout)
 //   - LayerNorm: y = (x − E[x]) / √(Var[x] + ε) · γ + β (Ba et al., 2016);

@@ -20,6 +20,7 @@ type Graph struct {
 	nodes    map[*Param]*G.Node
 	names    map[string]bool
 	dropouts []*dropoutMask
+	composed bool // Ops gives composed twins instead of fused ops
 }
 
 // NewGraph starts a graph computing in dt (tensor.Float32 or tensor.Float64).

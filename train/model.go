@@ -39,6 +39,9 @@ type Model struct {
 	Backbone Backbone // *TransformerBackbone or *LSTMBackbone
 	Head     *layers.Linear
 	cfg      ModelConfig
+	// composed builds graphs from the fused ops' composed twins (see
+	// nn.Ops); tests set it to prove a training step unchanged by them.
+	composed bool
 }
 
 var _ nn.Module = (*Model)(nil)
@@ -149,6 +152,7 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 	if err != nil {
 		return nil, err
 	}
+	g.SetComposed(m.composed)
 	out := &Graph{B: b, T: t, graph: g}
 	ids, idv, err := g.Input("ids", b, t)
 	if err != nil {
@@ -190,7 +194,7 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 	}
 	width := x.Shape()[2]
 	if m.cfg.Kind == data.Classification {
-		if x, err = nn.MaskedMean(x, keep); err != nil { // [B,width]
+		if x, err = g.Ops().MaskedMean(x, keep); err != nil { // [B,width]
 			return nil, err
 		}
 	} else if x, err = G.Reshape(x, tensor.Shape{b * t, width}); err != nil { // [B·T,width]
@@ -200,7 +204,7 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 	if err != nil {
 		return nil, err
 	}
-	loss, err := nn.CrossEntropy(logits, targets)
+	loss, err := g.Ops().CrossEntropy(logits, targets)
 	if err != nil {
 		return nil, err
 	}
