@@ -94,7 +94,8 @@ type backbone interface {
 	// context of the shared ones; otherwise only that its settings which
 	// must stay unset are.
 	check(a *Architecture, active bool) []error
-	// resolve fills in the settings left automatic (active only).
+	// resolve fills in the settings left automatic, and those left zero
+	// with Default()'s (active only).
 	resolve(a *Architecture)
 	// bindFlags binds a flag to each of its settings; the flag's name is
 	// the setting's config key with - for _.
@@ -166,8 +167,22 @@ func (a *Architecture) check() []error {
 	return errs
 }
 
-// resolve fills in the settings the architecture leaves automatic.
+// resolve fills in the settings the architecture leaves automatic, and
+// gives each setting left zero whose zero cannot work Default()'s value,
+// so that a ModelConfig with nothing but its kind and vocabularies makes
+// the default model. (Config.Validate refuses those zeros in a run's
+// config, where they are more likely a mistake.)
 func (a *Architecture) resolve() {
+	d := Default().Architecture
+	if a.DModel == 0 {
+		a.DModel = d.DModel
+	}
+	if a.Layers == 0 {
+		a.Layers = d.Layers
+	}
+	if a.Dtype == "" {
+		a.Dtype = d.Dtype
+	}
 	if b := a.backbone(); b != nil {
 		b.resolve(a)
 	}

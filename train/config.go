@@ -22,13 +22,16 @@ import (
 // Config is everything that defines a training run. It is printed at start,
 // written to the run directory and saved in every checkpoint.
 type Config struct {
-	// Data: a generated task, or a user's file.
-	Task    string `json:"task,omitempty"` // a name from data.TaskNames
-	Data    string `json:"data,omitempty"` // a TSV training file instead of a task
-	Val     string `json:"val,omitempty"`  // a TSV validation file; default: hold out a share of Data
-	Test    string `json:"test,omitempty"` // a TSV test file; default: hold out a share of Data
-	Symbols int    `json:"vocab"`          // content symbols of a generated task
-	MinLen  int    `json:"min_len"`
+	// Data: a generated task, a user's file, or (Fit) examples in memory.
+	Task string `json:"task,omitempty"` // a name from data.TaskNames
+	Data string `json:"data,omitempty"` // a TSV training file instead of a task
+	// Examples is the SHA-256 of the training examples a Fit run was
+	// given in memory; such a run resumes through Fit alone.
+	Examples string `json:"examples,omitempty"`
+	Val      string `json:"val,omitempty"`  // a TSV validation file; default: hold out a share of Data
+	Test     string `json:"test,omitempty"` // a TSV test file; default: hold out a share of Data
+	Symbols  int    `json:"vocab"`          // content symbols of a generated task
+	MinLen   int    `json:"min_len"`
 	// Len is the longest sequence the model takes. For a data file, 0 means
 	// the longest line of the data, validation and test files; a run
 	// records the resolved value.
@@ -40,11 +43,19 @@ type Config struct {
 	// so that its keys are top-level keys here.
 	Architecture
 
-	// Optimisation.
+	Optimization
+	Bookkeeping
+	Out string `json:"out"` // run directory; default checkpoints/<task>
+}
+
+// Optimization is how a run trains: batches, steps, AdamW and its
+// learning-rate schedule, and the seed of every random generator. Config
+// and FitOptions embed it.
+type Optimization struct {
 	Batch       int     `json:"batch"`
 	Steps       int     `json:"steps"`
-	LR          float64 `json:"lr"`
-	MinLR       float64 `json:"min_lr"`
+	LR          float64 `json:"lr"`       // peak learning rate
+	MinLR       float64 `json:"min_lr"`   // the cosine schedule's last
 	Schedule    string  `json:"schedule"` // constant, cosine or noam
 	Warmup      int     `json:"warmup"`   // -1: min(100, steps/10), resolved when a run starts
 	Clip        float64 `json:"clip"`     // global gradient-norm limit; 0 disables
@@ -53,13 +64,15 @@ type Config struct {
 	Beta2       float64 `json:"beta2"`
 	AdamEps     float64 `json:"adam_eps"`
 	Seed        uint64  `json:"seed"`
+}
 
-	// Bookkeeping.
-	EvalEvery int    `json:"eval_every"`
-	LogEvery  int    `json:"log_every"`
-	SaveEvery int    `json:"save_every"`
-	Keep      int    `json:"keep"` // checkpoints kept besides the best
-	Out       string `json:"out"`  // run directory; default checkpoints/<task>
+// Bookkeeping is how often a run validates, logs and saves, and how many
+// checkpoints it keeps. Config and FitOptions embed it.
+type Bookkeeping struct {
+	EvalEvery int `json:"eval_every"`
+	LogEvery  int `json:"log_every"`
+	SaveEvery int `json:"save_every"`
+	Keep      int `json:"keep"` // checkpoints kept besides the best
 }
 
 // Default returns the settings of the default run: the reverse task.
@@ -70,9 +83,11 @@ func Default() Config {
 			DModel: 64, Layers: 2, Dropout: 0, Dtype: Float32,
 			TransformerConfig: TransformerConfig{Heads: 4, DFF: 128, Activation: layers.ReLU, Norm: layers.PostNorm, Positional: layers.Sinusoidal},
 		},
-		Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: AutoWarmup, Clip: 1,
-		WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
-		EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3,
+		Optimization: Optimization{
+			Batch: 32, Steps: 3000, LR: 1e-3, MinLR: 1e-5, Schedule: "cosine", Warmup: AutoWarmup, Clip: 1,
+			WeightDecay: 0, Beta1: 0.9, Beta2: 0.99, AdamEps: 1e-8, Seed: 1,
+		},
+		Bookkeeping: Bookkeeping{EvalEvery: 250, LogEvery: 50, SaveEvery: 500, Keep: 3},
 	}
 	return c
 }
@@ -136,18 +151,22 @@ func (c Config) Validate() error {
 			errs = append(errs, settingError(key, format, args...))
 		}
 	}
-	if c.Data == "" {
+	switch {
+	case c.Examples != "":
+		check(c.Task == "" && c.Data == "", "examples", "examples in memory (Fit) take no task or data file")
+		check(c.Len > 0, "len", "len must be positive, got %d", c.Len)
+	case c.Data == "":
 		_, lag := data.LagDistance(c.Task)
 		check(lag || slices.Contains(data.TaskNames(), c.Task), "task", "unknown task %q (known: %v)", c.Task, data.TaskNames())
 		check(c.Symbols > 0, "vocab", "vocab must be positive, got %d", c.Symbols)
 		check(c.MinLen > 0 && c.MinLen <= c.Len, "min_len", "lengths must satisfy 0 < {min_len} <= {len}, got %d and %d", c.MinLen, c.Len)
-	} else {
+	default:
 		check(c.Task == "", "task", "give {-task} or {-data}, not both")
 		check(c.Len >= 0, "len", "len must not be negative, got %d (0: the longest line)", c.Len)
 	}
 	check(c.Data != "" || c.Val == "", "val", "{-val} needs {-data}")
 	check(c.Data != "" || c.Test == "", "test", "{-test} needs {-data}")
-	check(c.ValExamples > 0 && c.TestExamples > 0, "val_examples", "{val_examples} and {test_examples} must be positive, got %d and %d", c.ValExamples, c.TestExamples)
+	check(c.ValExamples > 0 && c.TestExamples > 0 || c.Examples != "", "val_examples", "{val_examples} and {test_examples} must be positive, got %d and %d", c.ValExamples, c.TestExamples)
 	errs = append(errs, c.Architecture.check()...)
 	check(c.Batch > 0 && c.Steps > 0, "batch", "batch and steps must be positive, got %d and %d", c.Batch, c.Steps)
 	check(c.Warmup >= AutoWarmup && c.Clip >= 0, "warmup", "warmup and clip must not be negative, got %d and %g", c.Warmup, c.Clip)

@@ -55,6 +55,9 @@ type FileStamp struct {
 // test unless Val or Test name files for them, so the test set is never the
 // set that chose the best checkpoint.
 func NewDataset(c Config) (*Dataset, error) {
+	if c.Examples != "" {
+		return nil, errors.New("train: a run of examples in memory has no data to read again: resume it with Fit and the same examples")
+	}
 	if c.Data != "" {
 		return fileDataset(c)
 	}

@@ -25,9 +25,10 @@ var ErrNonFinite = errors.New("non-finite loss")
 // Result is what a finished run reports.
 type Result struct {
 	Steps int
-	Test  Metrics
-	Best  int // step of the best checkpoint
-	Dir   string
+	Val   Metrics // the last validation, if any
+	Test  Metrics // the best checkpoint's, on the test set (none for Fit)
+	Best  int     // step of the best checkpoint (0: none, as for Fit without validation)
+	Dir   string  // the run directory ("" for Fit in memory)
 }
 
 // Run trains until cfg.Steps, evaluating, logging and checkpointing on
@@ -96,7 +97,7 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 			windowStart, windowFirst = time.Now(), step
 		}
 		t.progress.Update(step, loss, tokPerSec)
-		if step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps {
+		if (step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps) && len(t.ds.Val) > 0 {
 			if err := t.validate(); err != nil {
 				return res, err
 			}
@@ -117,6 +118,9 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 // Progress, never a change to what Run returns, and writeDurable leaves no
 // temporary file behind. A run that logged nothing yet has nothing to draw.
 func (t *Trainer) drawCurves() {
+	if t.dir == "" { // Fit in memory
+		return
+	}
 	if fi, err := os.Stat(filepath.Join(t.dir, fileMetrics)); err == nil && fi.Size() == 0 {
 		return
 	}
@@ -184,14 +188,9 @@ func bucketLen(n, maxLen int) int {
 	return min(b, maxLen)
 }
 
-// setup builds what a run needs and opens the run directory.
+// setup builds what a run needs and opens the run directory, if it has
+// one (a Fit in memory has none).
 func (t *Trainer) setup() error {
-	if err := os.MkdirAll(t.dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if t.lock != nil {
-		t.lock.used = true
-	}
 	t.dropRNG = rand.New(t.dropPCG)
 	var err error
 	if t.sched, err = t.cfg.schedule(); err != nil {
@@ -201,6 +200,15 @@ func (t *Trainer) setup() error {
 	t.drawn = make([]data.Example, t.cfg.Batch)
 	t.eval = NewEvaluator(t.model)
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
+	if t.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(t.dir, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if t.lock != nil {
+		t.lock.used = true
+	}
 	if err := writeDurable(filepath.Join(t.dir, fileConfig), t.cfg.JSON()); err != nil {
 		return err
 	}
@@ -260,6 +268,9 @@ func (t *Trainer) validate() error {
 // save writes a checkpoint of the current step, records the best and prunes
 // old checkpoints.
 func (t *Trainer) save() (string, error) {
+	if t.dir == "" { // Fit in memory
+		return "", nil
+	}
 	st := t.st
 	var err error
 	if st.DropoutRNG, err = t.dropPCG.MarshalBinary(); err != nil {
@@ -286,6 +297,9 @@ func (t *Trainer) save() (string, error) {
 
 func (t *Trainer) result() Result {
 	r := Result{Steps: t.st.Step, Dir: t.dir}
+	if t.st.Evaluated {
+		r.Val = t.st.Val
+	}
 	if t.st.Best != nil {
 		r.Best = t.st.Best.Step
 	}
@@ -295,6 +309,9 @@ func (t *Trainer) result() Result {
 // finish evaluates the best checkpoint (by validation metrics) on the
 // held-out test set and logs it: the model cmd/eval evaluates by default.
 func (t *Trainer) finish() (Result, error) {
+	if len(t.ds.Test) == 0 { // Fit has no test set
+		return t.result(), nil
+	}
 	eval, bestStep := t.eval, t.st.Step
 	if t.st.Best != nil && t.st.Best.Step != t.st.Step {
 		ck, err := LoadCheckpoint(filepath.Join(t.dir, stepDir(t.st.Best.Step)))

@@ -55,6 +55,9 @@ func (t *Trainer) openMetrics() error {
 }
 
 func (t *Trainer) logLine(v map[string]any) error {
+	if t.metrics == nil { // Fit in memory
+		return nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("train: metrics: %w", err)

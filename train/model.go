@@ -46,8 +46,13 @@ type Model struct {
 
 var _ nn.Module = (*Model)(nil)
 
-// NewModel builds and initialises a model from rng.
+// NewModel builds and initialises a model from rng. Kind and the
+// vocabulary sizes must be given; an architecture setting left zero takes
+// Default()'s value (d_model 64, 2 layers, float32, and the transformer's
+// 4 heads, d_ff 128, relu, post-norm and sinusoidal positions), as
+// Model.Config then reports.
 func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
+	cfg.Architecture.resolve()
 	if cfg.Kind != data.Tagging && cfg.Kind != data.Classification {
 		return nil, fmt.Errorf("train: model: invalid kind %v", cfg.Kind)
 	}
@@ -224,6 +229,20 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error)
 
 // Params returns the parameters in the order of Prog.Grads.
 func (gr *Graph) Params() []*nn.Param { return gr.graph.Params() }
+
+// Gradients returns, after a Run of a training graph, each parameter's
+// gradient by the parameter's name. The tensors are the program's own,
+// overwritten by the next Run.
+func (gr *Graph) Gradients() map[string]*tensor.Dense {
+	grads := gr.Prog.Grads()
+	out := make(map[string]*tensor.Dense, len(grads))
+	for i, p := range gr.graph.Params() {
+		if i < len(grads) {
+			out[p.Name()] = grads[i]
+		}
+	}
+	return out
+}
 
 // SampleDropout draws the dropout masks for the next training run.
 func (gr *Graph) SampleDropout(rng *rand.Rand) { gr.graph.SampleDropout(rng) }

@@ -80,6 +80,15 @@ func (e *Evaluator) Predict(inputs [][]int) ([][]int, error) {
 	return preds, nil
 }
 
+// Predict runs each input sequence of token ids through m and returns its
+// prediction, as Evaluator.Predict does. It builds its graphs anew on each
+// call; to predict many times, keep an Evaluator (NewEvaluator) instead.
+func (m *Model) Predict(inputs [][]int) ([][]int, error) {
+	e := NewEvaluator(m)
+	defer e.Close()
+	return e.Predict(inputs)
+}
+
 // unscored checks an input sequence and makes it an example with nothing
 // to score: every target is ignored, so the loss is unused and the logits
 // (or attention weights) are all a run gives.

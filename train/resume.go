@@ -60,22 +60,31 @@ func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 	if !equalTokens(t.vocab, ck.Vocab) {
 		return nil, fmt.Errorf("train: %s: the vocabulary differs from the data's (did the data file change?)", ck.Dir)
 	}
-	// The checkpoint's model is verified; take its weights by name.
-	if err := nn.LoadTensors(nn.ParamTensors(ck.Model.Params()), t.model.Params()); err != nil {
-		return nil, fmt.Errorf("train: %s: %w", ck.Dir, err)
+	if err := t.restore(ck); err != nil {
+		return nil, err
 	}
-	if err := t.opt.SetState(ck.Optim, t.model.Params()); err != nil {
-		return nil, fmt.Errorf("train: %s: %w", ck.Dir, err)
-	}
-	if err := t.dropPCG.UnmarshalBinary(ck.state.DropoutRNG); err != nil {
-		return nil, fmt.Errorf("train: %s: dropout generator: %w", ck.Dir, err)
-	}
-	if err := t.ds.Train.UnmarshalBinary(ck.state.Data); err != nil {
-		return nil, fmt.Errorf("train: %s: data stream: %w", ck.Dir, err)
-	}
-	t.st = ck.state
 	t.dir = dir
 	return t, nil
+}
+
+// restore puts t where the checkpoint ck left its run: weights, optimizer
+// moments, dropout generator, data stream and step.
+func (t *Trainer) restore(ck *Checkpoint) error {
+	// The checkpoint's model is verified; take its weights by name.
+	if err := nn.LoadTensors(nn.ParamTensors(ck.Model.Params()), t.model.Params()); err != nil {
+		return fmt.Errorf("train: %s: %w", ck.Dir, err)
+	}
+	if err := t.opt.SetState(ck.Optim, t.model.Params()); err != nil {
+		return fmt.Errorf("train: %s: %w", ck.Dir, err)
+	}
+	if err := t.dropPCG.UnmarshalBinary(ck.state.DropoutRNG); err != nil {
+		return fmt.Errorf("train: %s: dropout generator: %w", ck.Dir, err)
+	}
+	if err := t.ds.Train.UnmarshalBinary(ck.state.Data); err != nil {
+		return fmt.Errorf("train: %s: data stream: %w", ck.Dir, err)
+	}
+	t.st = ck.state
+	return nil
 }
 
 func equalTokens(a, b Vocab) bool {

@@ -46,7 +46,25 @@ func (c *TransformerConfig) check(a *Architecture, active bool) []error {
 	return errs
 }
 
-func (c *TransformerConfig) resolve(*Architecture) {}
+// resolve gives each zero setting Default()'s value.
+func (c *TransformerConfig) resolve(*Architecture) {
+	d := Default().TransformerConfig
+	if c.Heads == 0 {
+		c.Heads = d.Heads
+	}
+	if c.DFF == 0 {
+		c.DFF = d.DFF
+	}
+	if c.Activation == "" {
+		c.Activation = d.Activation
+	}
+	if c.Norm == "" {
+		c.Norm = d.Norm
+	}
+	if c.Positional == "" {
+		c.Positional = d.Positional
+	}
+}
 
 func (c *TransformerConfig) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Heads, "heads", c.Heads, "attention heads (must divide d-model)")
