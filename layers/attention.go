@@ -16,6 +16,8 @@ type AttentionConfig struct {
 	Heads   int          // h; d_k = d_v = DModel / Heads
 	Dropout float64      // dropout on the attention weights while training
 	Dtype   tensor.Dtype // tensor.Float32 or tensor.Float64
+	Mask    Mask         // padding (the zero value) or causal (and padding)
+	Rotary  bool         // rotate queries and keys by position (Rotary) before the scores
 }
 
 // Validate reports a configuration that cannot be built.
@@ -27,6 +29,10 @@ func (c AttentionConfig) Validate() error {
 		return fmt.Errorf("d_model %d is not divisible by heads %d", c.DModel, c.Heads)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return fmt.Errorf("dropout %g outside [0, 1)", c.Dropout)
+	case c.Mask.Check() != nil:
+		return c.Mask.Check()
+	case c.Rotary && (c.DModel/c.Heads)%2 != 0:
+		return fmt.Errorf("rotary positions need an even d_k, got %d", c.DModel/c.Heads)
 	}
 	return nil
 }
@@ -89,6 +95,16 @@ func (a *MultiHeadAttention) Forward(g *nn.Graph, x, keep *G.Node) (out, weights
 		}
 	}
 	// 2. Attend in every head: softmax(QKᵀ/√d_k)·V, the heads concatenated.
+	// A causal mask or rotary positions take the path written in
+	// primitives (Attend); padding alone the fused one.
+	if a.cfg.Mask == CausalMaskKind || a.cfg.Rotary {
+		ctx, weights, err := a.attendComposed(g, qkv, keep)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, err = a.Out.Forward(g, ctx) // [B,T,D]
+		return out, weights, err
+	}
 	ctx, weights, err := nn.ScaledDotProductAttention(g, nn.Join(a.name, "weights"), qkv[0], qkv[1], qkv[2], keep, a.cfg.Heads, a.cfg.Dropout) // [B,T,D], [B,H,T,T]
 	if err != nil {
 		return nil, nil, fmt.Errorf("layers: attention %q: %w", a.name, err)
@@ -99,4 +115,33 @@ func (a *MultiHeadAttention) Forward(g *nn.Graph, x, keep *G.Node) (out, weights
 		return nil, nil, err
 	}
 	return out, weights, nil
+}
+
+// attendComposed rotates the queries and keys if asked, builds the mask
+// value (padding, and causal if asked) and calls Attend: qkv [B,T,D] each,
+// keep [B,T] → [B,T,D] and the weights [B,H,T,T].
+func (a *MultiHeadAttention) attendComposed(g *nn.Graph, qkv [3]*G.Node, keep *G.Node) (ctx, weights *G.Node, err error) {
+	wrap := func(err error) error { return fmt.Errorf("layers: attention %q: %w", a.name, err) }
+	if a.cfg.Rotary {
+		for i, what := range []string{"q", "k"} {
+			if qkv[i], err = Rotary(g, nn.Join(a.name, "rotary_"+what), qkv[i], a.cfg.Heads, RotaryBase); err != nil {
+				return nil, nil, wrap(err)
+			}
+		}
+	}
+	mask, err := PaddingMask(keep) // [B,1,1,T]
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	if a.cfg.Mask == CausalMaskKind {
+		t := keep.Shape()[1]
+		causal, err := CausalMask(g, nn.Join(a.name, "causal"), t, t) // [T,T]
+		if err == nil {
+			mask, err = nn.Times(mask, causal) // [B,1,T,T]
+		}
+		if err != nil {
+			return nil, nil, wrap(err)
+		}
+	}
+	return Attend(g, nn.Join(a.name, "weights"), qkv[0], qkv[1], qkv[2], mask, a.cfg.Heads, a.cfg.Dropout)
 }

@@ -16,10 +16,42 @@ type Positional string
 
 // Kinds of positional encoding.
 const (
-	Sinusoidal Positional = "sinusoidal" // fixed, the paper's section 3.5
-	Learned    Positional = "learned"    // a trained table of MaxLen rows
-	NoPosition Positional = "none"       // no position information at all
+	Sinusoidal     Positional = "sinusoidal" // fixed, the paper's section 3.5
+	Learned        Positional = "learned"    // a trained table of MaxLen rows
+	NoPosition     Positional = "none"       // no position information at all
+	RotaryPosition Positional = "rotary"     // nothing added; queries and keys rotated (Rotary)
 )
+
+// Mask says which keys a query of self-attention may see.
+type Mask string
+
+// Masks of self-attention.
+const (
+	PaddingMaskOnly Mask = "padding" // every real key (also the zero value)
+	CausalMaskKind  Mask = "causal"  // real keys at or before the query's position
+)
+
+// String returns the mask's name.
+func (m Mask) String() string {
+	if m == "" {
+		return string(PaddingMaskOnly)
+	}
+	return string(m)
+}
+
+// MarshalText returns the name.
+func (m Mask) MarshalText() ([]byte, error) { return []byte(m), nil }
+
+// UnmarshalText takes the name as it is; see Check.
+func (m *Mask) UnmarshalText(b []byte) error { *m = Mask(b); return nil }
+
+// Check reports an unknown mask.
+func (m Mask) Check() error {
+	if m != "" && m != PaddingMaskOnly && m != CausalMaskKind {
+		return fmt.Errorf("unknown mask %q (want %s or %s)", string(m), PaddingMaskOnly, CausalMaskKind)
+	}
+	return nil
+}
 
 // NormPlacement says where an encoder layer normalises: after each
 // residual sum (the paper) or before each sublayer.
@@ -72,8 +104,8 @@ func (a Activation) Check() error {
 
 // Check reports an unknown kind of positional encoding.
 func (p Positional) Check() error {
-	if p != Sinusoidal && p != Learned && p != NoPosition {
-		return fmt.Errorf("unknown kind %q (want %s, %s or %s)", string(p), Sinusoidal, Learned, NoPosition)
+	if p != Sinusoidal && p != Learned && p != NoPosition && p != RotaryPosition {
+		return fmt.Errorf("unknown kind %q (want %s, %s, %s or %s)", string(p), Sinusoidal, Learned, NoPosition, RotaryPosition)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func TestConstructorsReject(t *testing.T) {
 			return err
 		}(), "layers must be positive"},
 		{"unknown positional kind", func() error {
-			_, err := NewPositionalEncoding("pos", PositionalConfig{Kind: "rotary", DModel: 8, MaxLen: 10, Dtype: f32}, newRand(1))
+			_, err := NewPositionalEncoding("pos", PositionalConfig{Kind: "spiral", DModel: 8, MaxLen: 10, Dtype: f32}, newRand(1))
 			return err
 		}(), "unknown kind"},
 		{"learned without length", func() error {

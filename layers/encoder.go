@@ -21,10 +21,12 @@ type EncoderLayerConfig struct {
 	Norm       NormPlacement // PostNorm (the paper; also the zero value) or PreNorm
 	Eps        float64       // layer norm ε; 0 means DefaultEps
 	Dtype      tensor.Dtype
+	Mask       Mask // padding (the zero value) or causal
+	Rotary     bool // rotary positions in attention
 }
 
 func (c EncoderLayerConfig) attention() AttentionConfig {
-	return AttentionConfig{DModel: c.DModel, Heads: c.Heads, Dropout: c.Dropout, Dtype: c.Dtype}
+	return AttentionConfig{DModel: c.DModel, Heads: c.Heads, Dropout: c.Dropout, Dtype: c.Dtype, Mask: c.Mask, Rotary: c.Rotary}
 }
 
 func (c EncoderLayerConfig) feedForward() FeedForwardConfig {

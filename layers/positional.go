@@ -39,7 +39,7 @@ func NewPositionalEncoding(name string, cfg PositionalConfig, rng *rand.Rand) (*
 	}
 	pe := &PositionalEncoding{Kind: kind, DModel: dModel, name: name}
 	switch kind {
-	case Sinusoidal, NoPosition:
+	case Sinusoidal, NoPosition, RotaryPosition:
 	case Learned:
 		if maxLen <= 0 {
 			return nil, fmt.Errorf("layers: positional encoding %q: learned table needs a positive max length, got %d", name, maxLen)
@@ -50,7 +50,7 @@ func NewPositionalEncoding(name string, cfg PositionalConfig, rng *rand.Rand) (*
 		}
 		pe.Table = t
 	default:
-		return nil, fmt.Errorf("layers: positional encoding %q: unknown kind %q (want %s, %s or %s)", name, kind, Sinusoidal, Learned, NoPosition)
+		return nil, fmt.Errorf("layers: positional encoding %q: unknown kind %q (want %s, %s, %s or %s)", name, kind, Sinusoidal, Learned, NoPosition, RotaryPosition)
 	}
 	return pe, nil
 }
@@ -89,7 +89,7 @@ func (p *PositionalEncoding) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	}
 	t := s[1]
 	switch p.Kind {
-	case NoPosition:
+	case NoPosition, RotaryPosition: // rotary positions act in attention (AttentionConfig.Rotary)
 		return x, nil
 	case Sinusoidal:
 		v := tensor.New(tensor.Of(g.Dtype()), tensor.WithShape(t, p.DModel))
