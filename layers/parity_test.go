@@ -39,6 +39,11 @@ type fixture struct {
 		Eps        float64 `json:"eps"`
 		Layers     int     `json:"layers"`
 		Vocab      int     `json:"vocab"`
+		Input      int     `json:"input"`       // a recurrent layer's input width
+		Hidden     int     `json:"hidden"`      // a recurrent layer's state width
+		Padding    bool    `json:"padding"`     // attend: keys masked by keep
+		Causal     bool    `json:"causal"`      // attend, attention: query i sees keys j ≤ i
+		RotaryBase float64 `json:"rotary_base"` // rotary positions' θ base
 	} `json:"config"`
 	Inputs  map[string]fixtureTensor `json:"inputs"`
 	Params  map[string]fixtureTensor `json:"params"`
@@ -311,19 +316,24 @@ func compare(t *testing.T, what string, dt tensor.Dtype, got []float64, gotShape
 }
 
 func TestParity(t *testing.T) {
-	builders := map[string]func(*testing.T, *fixture, *nn.Graph, *rand.Rand) built{
+	runParity(t, map[string]func(*testing.T, *fixture, *nn.Graph, *rand.Rand) built{
 		"attention":     buildAttention,
 		"encoder_layer": buildEncoderLayer,
 		"encoder":       buildEncoder,
-	}
-	for _, name := range []string{
+	}, []string{
 		"attention",
 		"encoder_layer_post_relu",
 		"encoder_layer_post_gelu",
 		"encoder_layer_pre_relu",
 		"encoder_layer_pre_gelu",
 		"encoder",
-	} {
+	})
+}
+
+// runParity builds each fixture's computation in float64 and float32 and
+// compares outputs, loss and every gradient with PyTorch's.
+func runParity(t *testing.T, builders map[string]func(*testing.T, *fixture, *nn.Graph, *rand.Rand) built, names []string) {
+	for _, name := range names {
 		f := loadFixture(t, name)
 		build, ok := builders[f.Kind]
 		if !ok {
