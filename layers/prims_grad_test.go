@@ -43,7 +43,7 @@ func TestPrimsLayerGradients(t *testing.T) {
 		}, func(g *nn.Graph) { g.SampleDropout(newRand(9)) })
 	})
 	for _, m := range []struct {
-		name           string
+		name            string
 		padding, causal bool
 	}{{"Attend/none", false, false}, {"Attend/padding", true, false}, {"Attend/causal", false, true}, {"Attend/both", true, true}} {
 		t.Run(m.name, func(t *testing.T) {
