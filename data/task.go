@@ -60,8 +60,8 @@ func (k *Kind) UnmarshalText(b []byte) error {
 // InVocab and OutVocab. For Tagging, len(Target) == len(Input) and entries
 // may be Ignore; for Classification, len(Target) == 1.
 type Example struct {
-	Input  []int
-	Target []int
+	Input  []int // token ids, none of them PadID
+	Target []int // one id per input position (tagging) or one label (classification); Ignore counts nowhere
 }
 
 // Clone returns a deep copy of e.

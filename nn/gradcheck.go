@@ -44,6 +44,8 @@ type GradCheckResult struct {
 	Checked  int     // elements compared
 }
 
+// String says where the worst disagreement is and how large it is, for a
+// test's failure message.
 func (r GradCheckResult) String() string {
 	return fmt.Sprintf("%s[%d]: analytic %.12g, numeric %.12g, relative error %.3g (%d elements)",
 		r.Param, r.Index, r.Analytic, r.Numeric, r.RelErr, r.Checked)

@@ -15,8 +15,8 @@ import (
 // parameter's dtype and shape. Saving it with the weights and restoring both
 // makes the following steps bit-identical to those of an uninterrupted run.
 type State struct {
-	Step int64
-	M, V map[string]*tensor.Dense
+	Step int64                    // steps taken, for the bias corrections
+	M, V map[string]*tensor.Dense // first and second moments, by parameter name
 }
 
 // State returns a deep copy of the optimizer's state; later steps do not

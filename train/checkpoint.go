@@ -60,11 +60,11 @@ type Vocab struct {
 
 // Checkpoint is a loaded, verified checkpoint.
 type Checkpoint struct {
-	Dir    string
-	Config Config
-	Vocab  Vocab
-	Model  *Model
-	Optim  optim.State
+	Dir    string      // the checkpoint's directory, step-NNNNNNNN
+	Config Config      // the run's resolved config
+	Vocab  Vocab       // the tokens of the model's ids
+	Model  *Model      // the model, with the saved weights
+	Optim  optim.State // AdamW's moments and step, by parameter name
 	state  state
 }
 

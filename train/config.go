@@ -52,27 +52,27 @@ type Config struct {
 // learning-rate schedule, and the seed of every random generator. Config
 // and FitOptions embed it.
 type Optimization struct {
-	Batch       int     `json:"batch"`
-	Steps       int     `json:"steps"`
-	LR          float64 `json:"lr"`       // peak learning rate
-	MinLR       float64 `json:"min_lr"`   // the cosine schedule's last
-	Schedule    string  `json:"schedule"` // constant, cosine or noam
-	Warmup      int     `json:"warmup"`   // -1: min(100, steps/10), resolved when a run starts
-	Clip        float64 `json:"clip"`     // global gradient-norm limit; 0 disables
-	WeightDecay float64 `json:"weight_decay"`
-	Beta1       float64 `json:"beta1"`
-	Beta2       float64 `json:"beta2"`
-	AdamEps     float64 `json:"adam_eps"`
-	Seed        uint64  `json:"seed"`
+	Batch       int     `json:"batch"`        // examples per step
+	Steps       int     `json:"steps"`        // optimizer steps of the whole run
+	LR          float64 `json:"lr"`           // peak learning rate
+	MinLR       float64 `json:"min_lr"`       // the cosine schedule's last
+	Schedule    string  `json:"schedule"`     // constant, cosine or noam
+	Warmup      int     `json:"warmup"`       // -1: min(100, steps/10), resolved when a run starts
+	Clip        float64 `json:"clip"`         // global gradient-norm limit; 0 disables
+	WeightDecay float64 `json:"weight_decay"` // AdamW's decoupled decay
+	Beta1       float64 `json:"beta1"`        // Adam's β₁, the first moment's decay
+	Beta2       float64 `json:"beta2"`        // Adam's β₂, the second moment's decay
+	AdamEps     float64 `json:"adam_eps"`     // Adam's ε
+	Seed        uint64  `json:"seed"`         // of every random generator: initial weights, data, dropout
 }
 
 // Bookkeeping is how often a run validates, logs and saves, and how many
 // checkpoints it keeps. Config and FitOptions embed it.
 type Bookkeeping struct {
-	EvalEvery int `json:"eval_every"`
-	LogEvery  int `json:"log_every"`
-	SaveEvery int `json:"save_every"`
-	Keep      int `json:"keep"` // checkpoints kept besides the best
+	EvalEvery int `json:"eval_every"` // validate every this many steps, and at the last
+	LogEvery  int `json:"log_every"`  // a metrics line every this many steps
+	SaveEvery int `json:"save_every"` // a checkpoint every this many steps, and at the last
+	Keep      int `json:"keep"`       // checkpoints kept besides the best
 }
 
 // Default returns the settings of the default run: the reverse task.

@@ -1,9 +1,13 @@
 // Package train assembles, trains and evaluates qkv's models.
 //
-// A Model is token embedding (scaled by √d_model) → positional encoding →
-// encoder → head, after "Attention Is All You Need" (Vaswani et al., 2017):
-// a linear map at every position for tagging tasks, or over the mean of the
-// unpadded positions for sequence classification, and masked cross-entropy.
+// A Model is token embedding → Backbone → head. The backbone is the
+// transformer encoder of "Attention Is All You Need" (Vaswani et al., 2017;
+// embedding scaled by √d_model, positional encoding, encoder layers) or the
+// recurrent baseline, an LSTM; each lives in one file (transformer.go,
+// lstm.go) with its config, validation, flags and initialisation. The head
+// is a linear map at every position for tagging tasks, or over the mean of
+// the unpadded positions for sequence classification, with masked
+// cross-entropy.
 // Model.Build compiles it once per batch shape: a training graph with
 // dropout and gradients, and forward-only evaluation graphs over the same
 // weights (evaluation never runs the training graph: it would draw dropout
@@ -19,12 +23,17 @@
 // uninterrupted one. Checkpoints are written atomically and verified
 // against a SHA-256 manifest on load; see checkpoints/README.md.
 //
+// Fit trains a Model on examples held in memory with the same loop, and
+// writes checkpoints only when given a directory; Model.Predict runs it.
+//
 // The package speaks in config keys (d_model, eval_every), the names of
 // config.json: a bad setting is a *SettingError, which a command that takes
 // flags renders with its flag names. Resumable is the one list of settings
 // a resumed run may change.
 //
-// Files: trainer.go (Trainer, New), loop.go (Run), resume.go (the rules of
+// Files: backbone.go (Backbone, Architecture, the list of backbones),
+// transformer.go and lstm.go (one architecture each), model.go (Model,
+// Build), fit.go (Fit), trainer.go (Trainer, New), loop.go (Run), resume.go (the rules of
 // resuming), metrics.go (metrics.jsonl), checkpoint.go (the format),
 // state.go (the resume state), rundir.go (latest, best, fallback, pruning),
 // durable.go (the one durable write), alignment.go (attention heads scored

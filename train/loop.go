@@ -24,7 +24,7 @@ var ErrNonFinite = errors.New("non-finite loss")
 
 // Result is what a finished run reports.
 type Result struct {
-	Steps int
+	Steps int     // steps done
 	Val   Metrics // the last validation, if any
 	Test  Metrics // the best checkpoint's, on the test set (none for Fit)
 	Best  int     // step of the best checkpoint (0: none, as for Fit without validation)

@@ -99,7 +99,7 @@ func (c *LSTMConfig) sequentialDepth(mc ModelConfig, t int) int { return mc.Laye
 // LSTMBackbone is the recurrent baseline: dropout on the embedded tokens,
 // then a stack of (bidirectional) LSTM layers, which need no positions.
 type LSTMBackbone struct {
-	LSTM    *layers.LSTM
+	LSTM    *layers.LSTM // weights named and laid out as torch.nn.LSTM's
 	dropout float64
 }
 

@@ -35,9 +35,9 @@ type ModelConfig struct {
 // classification head is a linear map of the mean over unpadded
 // positions.
 type Model struct {
-	Embed    *layers.Embedding
-	Backbone Backbone // *TransformerBackbone or *LSTMBackbone
-	Head     *layers.Linear
+	Embed    *layers.Embedding // token ids → [B,T,D]
+	Backbone Backbone          // *TransformerBackbone or *LSTMBackbone: [B,T,D] → [B,T,width]
+	Head     *layers.Linear    // width → the output vocabulary's logits
 	cfg      ModelConfig
 	// composed builds graphs from the fused ops' composed twins (see
 	// nn.Ops); tests set it to prove a training step unchanged by them.
@@ -103,7 +103,7 @@ func (m *Model) Config() ModelConfig { return m.cfg }
 // Graph is the model compiled for one batch shape: its input tensors, which
 // the caller fills before each Run, and its program.
 type Graph struct {
-	B, T    int
+	B, T    int           // the batch shape the graph was built for
 	Ids     *tensor.Dense // [B,T] token ids
 	Keep    *tensor.Dense // [B,T] 1 at real tokens
 	Targets *tensor.Dense // [B·T] (tagging) or [B] (classification), −1 where nothing counts

@@ -35,6 +35,7 @@ type InputError struct {
 	Err   error
 }
 
+// Error names the input by its index and says what is wrong with it.
 func (e *InputError) Error() string { return fmt.Sprintf("train: input %d: %v", e.Input, e.Err) }
 
 // Unwrap returns the problem with the input.

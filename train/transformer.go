@@ -140,8 +140,8 @@ func (c *TransformerConfig) sequentialDepth(mc ModelConfig, _ int) int { return 
 // added to the embedded tokens, dropout, then the encoder's layers of
 // self-attention and feed-forward.
 type TransformerBackbone struct {
-	Pos     *layers.PositionalEncoding
-	Encoder *layers.Encoder
+	Pos     *layers.PositionalEncoding // sinusoidal, learned or none
+	Encoder *layers.Encoder            // its Layers hold the attention of each layer
 	dropout float64
 }
 
