@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -72,33 +71,41 @@ type Checkpoint struct {
 func (ck *Checkpoint) Step() int { return ck.state.Step }
 
 // saveCheckpoint writes a checkpoint of step into run directory dir
-// atomically: every file goes into a fresh temporary directory and is
-// fsynced, the manifest last; the directory is fsynced, renamed into place
-// and its parent fsynced. A crash at any moment leaves either no
-// checkpoint of this step or a complete one.
-func saveCheckpoint(dir string, cfg Config, vocab Vocab, m *Model, opt optim.State, st state) (string, error) {
-	final := filepath.Join(dir, stepDir(st.Step))
-	if _, err := os.Stat(final); err == nil {
-		if _, err := verify(final); err == nil {
-			return final, nil // already saved: same step, same content
-		}
-		if err := removeDir(final); err != nil {
-			return "", err
-		}
-	}
-	tmp, err := os.MkdirTemp(dir, tmpPrefix+stepDir(st.Step)+"-")
-	if err != nil {
-		return "", fmt.Errorf("train: checkpoint: %w", err)
-	}
-	defer os.RemoveAll(tmp) // a no-op after the rename
+// atomically: every file goes into a temporary directory and is fsynced,
+// the manifest last; the directory is fsynced, renamed into place and its
+// parent fsynced. A crash at any moment leaves either no checkpoint of this
+// step or a complete one; TestSaveCrashAtEveryOperation stops a save after
+// each of its file operations in turn to check it.
+func saveCheckpoint(fsys fileOps, dir string, cfg Config, vocab Vocab, m *Model, opt optim.State, st state) (string, error) {
 	files, err := encodeCheckpoint(cfg, vocab, m, opt, st)
 	if err != nil {
 		return "", err
 	}
+	final := filepath.Join(dir, stepDir(st.Step))
+	if _, err := fsys.Stat(final); err == nil {
+		if old, err := verify(fsys, final); err == nil && sameFiles(old, files) {
+			return final, nil // already saved: same step, same content
+		}
+		// A damaged checkpoint, or one of a run that went another way
+		// from an earlier checkpoint (a resume past a damaged newest).
+		if err := removeDir(fsys, final); err != nil {
+			return "", err
+		}
+	}
+	// One trainer holds the run directory, so one name per step is enough;
+	// a directory under it is what an interrupted save of this step left.
+	tmp := filepath.Join(dir, tmpPrefix+stepDir(st.Step))
+	if err := fsys.RemoveAll(tmp); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := fsys.Mkdir(tmp); err != nil {
+		return "", fmt.Errorf("train: checkpoint: %w", err)
+	}
+	defer fsys.RemoveAll(tmp) // a no-op after the rename
 	man := manifest{Format: FormatVersion, Files: make(map[string]manifestEntry)}
 	for _, name := range checkpointFiles {
 		b := files[name]
-		if err := writeDurable(filepath.Join(tmp, name), b); err != nil {
+		if err := fsys.WriteFile(filepath.Join(tmp, name), b); err != nil {
 			return "", err
 		}
 		sum := sha256.Sum256(b)
@@ -108,16 +115,27 @@ func saveCheckpoint(dir string, cfg Config, vocab Vocab, m *Model, opt optim.Sta
 	if err != nil {
 		return "", err
 	}
-	if err := writeDurable(filepath.Join(tmp, fileManifest), mb); err != nil {
+	if err := fsys.WriteFile(filepath.Join(tmp, fileManifest), mb); err != nil {
 		return "", err
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := fsys.SyncDir(tmp); err != nil {
 		return "", err
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := fsys.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("train: checkpoint: %w", err)
 	}
-	return final, syncDir(dir)
+	return final, fsys.SyncDir(dir)
+}
+
+// sameFiles reports whether two checkpoints' files are byte for byte the
+// same.
+func sameFiles(a, b map[string][]byte) bool {
+	for _, name := range checkpointFiles {
+		if !bytes.Equal(a[name], b[name]) {
+			return false
+		}
+	}
+	return true
 }
 
 func encodeCheckpoint(cfg Config, vocab Vocab, m *Model, opt optim.State, st state) (map[string][]byte, error) {
@@ -151,8 +169,8 @@ func encodeCheckpoint(cfg Config, vocab Vocab, m *Model, opt optim.State, st sta
 
 // verify checks a checkpoint directory against its manifest and returns the
 // verified contents of its files.
-func verify(dir string) (map[string][]byte, error) {
-	mb, err := os.ReadFile(filepath.Join(dir, fileManifest))
+func verify(fsys fileOps, dir string) (map[string][]byte, error) {
+	mb, err := fsys.ReadFile(filepath.Join(dir, fileManifest))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, fileManifest), unwrapPath(err))
 	}
@@ -172,7 +190,7 @@ func verify(dir string) (map[string][]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: not listed in the manifest", path)
 		}
-		b, err := os.ReadFile(path)
+		b, err := fsys.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
 		}
@@ -199,8 +217,10 @@ func unwrapPath(err error) error {
 // LoadCheckpoint verifies and decodes one checkpoint directory, rebuilding
 // its model from the saved config and checking every tensor's name and
 // shape against it.
-func LoadCheckpoint(dir string) (*Checkpoint, error) {
-	files, err := verify(dir)
+func LoadCheckpoint(dir string) (*Checkpoint, error) { return loadCheckpoint(osFiles{}, dir) }
+
+func loadCheckpoint(fsys fileOps, dir string) (*Checkpoint, error) {
+	files, err := verify(fsys, dir)
 	if err != nil {
 		return nil, err
 	}

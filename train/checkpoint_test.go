@@ -220,7 +220,7 @@ func TestKeepLastAndBest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := readBest(c.Out)
+	b, err := readBest(osFiles{}, c.Out)
 	if err != nil {
 		t.Fatalf("best.json: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/optim"
@@ -120,7 +121,7 @@ func Fit(ctx context.Context, m *Model, examples []data.Example, opts FitOptions
 	if ds.Train, err = data.NewBucketSource(examples, seedFor(cfg.Seed, streamTrainData), cfg.Batch); err != nil {
 		return Result{}, fmt.Errorf("train: fit: %w", err)
 	}
-	t := &Trainer{cfg: cfg, ds: ds, model: m, dir: opts.Dir, progress: opts.Progress}
+	t := &Trainer{cfg: cfg, ds: ds, model: m, dir: opts.Dir, progress: opts.Progress, fs: osFiles{}}
 	t.vocab = Vocab{Kind: ds.Kind, In: ds.In.Tokens(), Out: ds.Out.Tokens()}
 	t.dropPCG = rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamDropout))
 	if t.opt, err = optim.NewAdam(cfg.adam()); err != nil {
@@ -145,8 +146,16 @@ func (t *Trainer) openFitDir() (err error) {
 			t.lock.release()
 		}
 	}()
-	if !HoldsRun(t.dir) {
-		return nil
+	if !HasCheckpoint(t.dir) {
+		// A fresh run, in a new or empty directory only, as New's.
+		if err := checkFresh(t.dir); err != nil {
+			return err
+		}
+		t.lock.marked = true
+		return writeDurable(filepath.Join(t.dir, fileRun), runMarkerBytes())
+	}
+	if err := claim(t.dir); err != nil {
+		return err
 	}
 	ck, err := OpenRun(t.dir, Latest, func(msg string) { t.progress.Printf("train: %s\n", msg) })
 	if err != nil {

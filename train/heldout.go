@@ -88,6 +88,29 @@ func readHeldOut(dir, want string) (*heldOutRecord, error) {
 	return &rec, nil
 }
 
+// pathsFor returns where a resumed run reads its data, val and test files:
+// each path as next gives it, which Resume then checks against the record,
+// except the run's own path where it names no file from the current
+// directory (a relative path, resumed from elsewhere): there the absolute
+// path the run read, which the record holds.
+func (rec *heldOutRecord) pathsFor(next Config) (data, val, test string) {
+	pick := func(role, path string) string {
+		if path == "" {
+			return ""
+		}
+		if _, err := os.Stat(path); err == nil {
+			return path
+		}
+		for _, f := range rec.Files {
+			if f.Role == role {
+				return f.Path
+			}
+		}
+		return path
+	}
+	return pick("data", next.Data), pick("val", next.Val), pick("test", next.Test)
+}
+
 // checkFiles reports the first file of now whose contents differ from the
 // record's.
 func (rec *heldOutRecord) checkFiles(now []FileStamp) error {
@@ -95,7 +118,12 @@ func (rec *heldOutRecord) checkFiles(now []FileStamp) error {
 		return fmt.Errorf("the run read %d data files, the config names %d", len(rec.Files), len(now))
 	}
 	for i, was := range rec.Files {
-		if is := now[i]; is.Role != was.Role || is.Size != was.Size || is.SHA256 != was.SHA256 {
+		is := now[i]
+		if is.Role == was.Role && is.Path != was.Path && (is.Size != was.Size || is.SHA256 != was.SHA256) {
+			return fmt.Errorf("%s file %s is not the file the run read, %s (%d bytes, was %d; SHA-256 %.12s…, was %.12s…)",
+				is.Role, is.Path, was.Path, is.Size, was.Size, is.SHA256, was.SHA256)
+		}
+		if is.Role != was.Role || is.Size != was.Size || is.SHA256 != was.SHA256 {
 			return fmt.Errorf("%s file %s changed since the run started (%d bytes, was %d; SHA-256 %.12s…, was %.12s…)",
 				is.Role, is.Path, is.Size, was.Size, is.SHA256, was.SHA256)
 		}

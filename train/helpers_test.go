@@ -223,7 +223,7 @@ func setAll(t testing.TB, m *Model, x float64) {
 // stepDirs lists the checkpoint steps present in a run directory, oldest first.
 func stepDirs(t testing.TB, dir string) []int {
 	t.Helper()
-	steps, err := listCheckpoints(dir)
+	steps, err := listCheckpoints(osFiles{}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

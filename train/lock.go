@@ -7,21 +7,23 @@ import (
 	"path/filepath"
 )
 
-// fileLock, in a run directory, is what a training process holds an
-// exclusive lock on for as long as it trains there. The kernel releases
-// the lock when the process ends, however it ends, so a killed run never
-// blocks the next one; the empty file itself stays.
-const fileLock = "lock"
+// A training process holds an exclusive lock on its run directory itself
+// for as long as it trains there. The kernel releases the lock when the
+// process ends, however it ends, so a killed run never blocks the next
+// one. Locking the directory, not a file in it, means nothing can be
+// deleted to let a second trainer in: a directory removed and made again
+// is another directory, which check catches before each save.
 
 // ErrRunInUse reports a run directory another training process holds.
 var ErrRunInUse = errors.New("in use by another training process")
 
 // runLock is a held lock on a run directory.
 type runLock struct {
-	f       *os.File
+	f       *os.File // the directory, open and locked
 	dir     string
 	created string // the outermost directory lockRun created, if any
 	used    bool   // a run started writing in dir
+	marked  bool   // lockRun's caller wrote fileRun into dir
 }
 
 // lockRun creates dir if needed and takes its lock without waiting.
@@ -36,33 +38,58 @@ func lockRun(dir string) (*runLock, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: run directory: %w", err)
 	}
-	path := filepath.Join(dir, fileLock)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("train: run directory: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("train: run directory %s: not a directory", dir)
 	}
 	if err := tryLock(f); err != nil {
 		f.Close()
 		if errors.Is(err, errWouldBlock) {
-			return nil, fmt.Errorf("train: %s is %w (it holds %s)", dir, ErrRunInUse, path)
+			return nil, fmt.Errorf("train: %s is %w", dir, ErrRunInUse)
 		}
-		return nil, fmt.Errorf("train: lock %s: %w", path, err)
+		return nil, fmt.Errorf("train: lock %s: %w", dir, err)
 	}
 	return &runLock{f: f, dir: filepath.Clean(dir), created: created}, nil
 }
 
-// release gives the lock up; releasing nil or twice does nothing. A
-// directory that lockRun created for a run that never started is removed
-// again, so that input refused after New leaves nothing behind.
+// check reports a run directory that is no longer the one locked: removed,
+// or removed and made again, perhaps by another trainer that now holds it.
+func (l *runLock) check() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	held, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("train: run directory %s: %w", l.dir, err)
+	}
+	now, err := os.Stat(l.dir)
+	if err != nil || !os.SameFile(held, now) {
+		return fmt.Errorf("train: run directory %s was removed or replaced while this run held it; stopping without writing there", l.dir)
+	}
+	return nil
+}
+
+// release gives the lock up; releasing nil or twice does nothing. What a
+// run that never started wrote is removed again — its marker, and the
+// directories lockRun created — so that input refused after New leaves
+// nothing behind.
 func (l *runLock) release() {
 	if l == nil || l.f == nil {
 		return
 	}
-	l.f.Close() // closing the descriptor releases the lock
-	l.f = nil
-	if l.created != "" && !l.used {
-		os.Remove(filepath.Join(l.dir, fileLock))
-		for p := l.dir; os.Remove(p) == nil && p != l.created; p = filepath.Dir(p) {
+	if !l.used {
+		if l.marked {
+			os.Remove(filepath.Join(l.dir, fileRun))
+		}
+		if l.created != "" {
+			for p := l.dir; os.Remove(p) == nil && p != l.created; p = filepath.Dir(p) {
+			}
 		}
 	}
+	l.f.Close() // closing the descriptor releases the lock
+	l.f = nil
 }

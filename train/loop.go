@@ -18,9 +18,10 @@ import (
 // stopped at a step boundary and saved a checkpoint.
 var ErrInterrupted = errors.New("training interrupted")
 
-// ErrNonFinite is returned by Run when the loss or gradient norm stops
-// being finite. No checkpoint is written for that step.
-var ErrNonFinite = errors.New("non-finite loss")
+// ErrNonFinite is returned by Run when the loss, the gradient norm or the
+// validation loss stops being finite. No checkpoint is written for that
+// step.
+var ErrNonFinite = errors.New("training diverged")
 
 // Result is what a finished run reports.
 type Result struct {
@@ -43,7 +44,7 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 	defer t.close()
-	defer t.drawCurves() // before close releases the run directory
+	defer func() { t.drawCurves(err) }() // before close releases the run directory
 	t.progress.Start(t.st.Step, t.cfg.Steps)
 	runStart := time.Now()
 	windowStart, windowFirst := runStart, t.st.Step
@@ -69,8 +70,11 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		loss := lg.graph.Prog.Loss()
 		grads, params := lg.graph.Prog.Grads(), lg.graph.Params()
 		norm := optim.ClipGradNorm(grads, t.cfg.Clip)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
-			return res, fmt.Errorf("train: step %d: loss %v, gradient norm %v: %w; the last checkpoint in %s is intact", step, loss, norm, ErrNonFinite, t.dir)
+		if !finite(loss) {
+			return res, t.diverged(step, fmt.Sprintf("loss %v is not finite", loss))
+		}
+		if !finite(norm) {
+			return res, t.diverged(step, fmt.Sprintf("gradient norm %v is not finite (loss %.4g)", norm, loss))
 		}
 		lr := t.sched.LR(int64(step))
 		if err := t.opt.Step(params, grads, lr); err != nil {
@@ -109,19 +113,49 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		}
 	}
 	t.progress.Finish()
-	return t.finish()
+	// The last step is saved. A signal now stops the test evaluation's
+	// report, as it would stop a step: the run says it was interrupted,
+	// and resuming it (no steps left) runs the test.
+	if ctx.Err() != nil {
+		return t.result(), ErrInterrupted
+	}
+	res, err = t.finish()
+	if err == nil && ctx.Err() != nil {
+		return t.result(), ErrInterrupted
+	}
+	return res, err
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// diverged is ErrNonFinite at step, saying what was not finite and what
+// of the run is left.
+func (t *Trainer) diverged(step int, what string) error {
+	err := fmt.Errorf("train: step %d: %s: %w", step, what, ErrNonFinite)
+	switch {
+	case t.dir == "": // Fit in memory: nothing saved to speak of
+		return err
+	case t.saved == "":
+		return fmt.Errorf("%w; %s holds no checkpoint: the run diverged before its first save", err, t.dir)
+	}
+	return fmt.Errorf("%w; the last checkpoint, %s, is intact", err, t.saved)
 }
 
 // drawCurves redraws the run's CurvesFile from its metrics.jsonl. The
 // picture shows what the run saved and is no part of it: a failure to
 // draw, even a panic inside the plotting library, is a warning through the
-// Progress, never a change to what Run returns, and writeDurable leaves no
-// temporary file behind. A run that logged nothing yet has nothing to draw.
-func (t *Trainer) drawCurves() {
+// Progress, never a change to what Run returns (runErr), and writeDurable
+// leaves no temporary file behind. A run that logged nothing yet has
+// nothing to draw: stopped by a signal it says nothing, failed it says
+// why there is no picture.
+func (t *Trainer) drawCurves(runErr error) {
 	if t.dir == "" { // Fit in memory
 		return
 	}
 	if fi, err := os.Stat(filepath.Join(t.dir, fileMetrics)); err == nil && fi.Size() == 0 {
+		if runErr != nil && !errors.Is(runErr, ErrInterrupted) {
+			t.progress.Printf("warning: no %s: the run logged no metrics before it stopped (it logs every %d steps)\n", filepath.Join(t.dir, CurvesFile), t.cfg.LogEvery)
+		}
 		return
 	}
 	if err := drawRunCurves(t.dir); err != nil {
@@ -220,8 +254,8 @@ func (t *Trainer) setup() error {
 	// A kill between saving a new best checkpoint and writing best.json
 	// leaves best.json behind; the checkpoint's own record is the truth.
 	if b := t.st.Best; b != nil {
-		if on, err := readBest(t.dir); err != nil || *on != *b {
-			if err := writeBest(t.dir, b); err != nil {
+		if on, err := readBest(t.fs, t.dir); err != nil || *on != *b {
+			if err := writeBest(t.fs, t.dir, b); err != nil {
 				return err
 			}
 		}
@@ -246,8 +280,8 @@ func (t *Trainer) validate() error {
 	if err != nil {
 		return err
 	}
-	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
-		return fmt.Errorf("train: step %d: validation loss %v: %w; the last checkpoint in %s is intact", t.st.Step, m.Loss, ErrNonFinite, t.dir)
+	if !finite(m.Loss) {
+		return t.diverged(t.st.Step, fmt.Sprintf("validation loss %v is not finite", m.Loss))
 	}
 	t.st.Val, t.st.Evaluated = m, true
 	if err := t.logLine(map[string]any{
@@ -271,6 +305,9 @@ func (t *Trainer) save() (string, error) {
 	if t.dir == "" { // Fit in memory
 		return "", nil
 	}
+	if err := t.lock.check(); err != nil {
+		return "", err
+	}
 	st := t.st
 	var err error
 	if st.DropoutRNG, err = t.dropPCG.MarshalBinary(); err != nil {
@@ -279,20 +316,21 @@ func (t *Trainer) save() (string, error) {
 	if st.Data, err = t.ds.Train.MarshalBinary(); err != nil {
 		return "", err
 	}
-	dir, err := saveCheckpoint(t.dir, t.cfg, t.vocab, t.model, t.opt.State(), st)
+	dir, err := saveCheckpoint(t.fs, t.dir, t.cfg, t.vocab, t.model, t.opt.State(), st)
 	if err != nil {
 		return "", err
 	}
+	t.saved = dir
 	bestStep := -1
 	if st.Best != nil {
 		bestStep = st.Best.Step
 		if bestStep == st.Step {
-			if err := writeBest(t.dir, st.Best); err != nil {
+			if err := writeBest(t.fs, t.dir, st.Best); err != nil {
 				return "", err
 			}
 		}
 	}
-	return dir, prune(t.dir, t.cfg.Keep, bestStep)
+	return dir, prune(t.fs, t.dir, t.cfg.Keep, bestStep)
 }
 
 func (t *Trainer) result() Result {

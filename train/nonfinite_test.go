@@ -79,7 +79,7 @@ func TestNonFiniteLoss(t *testing.T) {
 			if tt.badStep <= c.EvalEvery {
 				return // nothing validated: no best
 			}
-			if b, err := readBest(c.Out); err != nil {
+			if b, err := readBest(osFiles{}, c.Out); err != nil {
 				t.Errorf("best.json: %v", err)
 			} else if b.Step >= tt.badStep {
 				t.Errorf("best.json names step %d, not before the failure at %d", b.Step, tt.badStep)

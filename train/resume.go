@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -15,7 +16,10 @@ import (
 // cfg: the checkpoint's config, in which only steps and the evaluation,
 // logging and saving cadence may differ (see CheckResume). It locks the
 // run directory as New does, and refuses a checkpoint that is no longer
-// the run's newest, or data files that changed since the run started.
+// the run's newest good one, or data files whose contents changed since
+// the run started. A data file is the run's if its contents are: given
+// under another name, or not given at all, when the run's relative path
+// means nothing from here (the run records where it read each file).
 func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 	cfg = cfg.inherit(ck.Config)
 	if err := CheckResume(ck.Config, cfg); err != nil {
@@ -34,25 +38,41 @@ func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 			lock.release()
 		}
 	}()
-	if steps, _ := listCheckpoints(dir); len(steps) > 0 && steps[0] > ck.state.Step {
-		if _, err := verify(filepath.Join(dir, stepDir(steps[0]))); err == nil {
-			return nil, fmt.Errorf("train: %s has a newer checkpoint, %s, than %s: resume the run directory itself", dir, stepDir(steps[0]), ck.Dir)
-		}
-	}
-	if t, err = newTrainer(cfg); err != nil {
+	if err := claim(dir); err != nil {
 		return nil, err
 	}
-	t.lock = lock
-	// A changed data file is named as such before its vocabulary, which
-	// a renamed token changes, is compared.
+	// A newer checkpoint that loads would be lost by resuming an older
+	// one; a damaged one, which OpenRun fell back past, is replaced when
+	// the run reaches its step.
+	steps, _ := listCheckpoints(osFiles{}, dir)
+	for _, step := range steps {
+		if step <= ck.state.Step {
+			break
+		}
+		if _, err := LoadCheckpoint(filepath.Join(dir, stepDir(step))); err == nil {
+			return nil, fmt.Errorf("train: %s has a newer checkpoint, %s, than %s: resume the run directory itself", dir, stepDir(step), ck.Dir)
+		}
+	}
+	read := cfg // the config whose paths the data is read from
+	var rec *heldOutRecord
 	if cfg.Data != "" {
 		if ck.state.HeldOut == "" {
 			return nil, fmt.Errorf("train: %s was trained before runs recorded their held-out data; it cannot be resumed exactly (start a new run, or -init-from its model.safetensors)", ck.Dir)
 		}
-		rec, err := readHeldOut(dir, ck.state.HeldOut)
-		if err != nil {
+		if rec, err = readHeldOut(dir, ck.state.HeldOut); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
+		read.Data, read.Val, read.Test = rec.pathsFor(cfg)
+	}
+	if t, err = newTrainer(read); err != nil {
+		return nil, err
+	}
+	// The run's config keeps its own spelling of its files.
+	t.cfg.Data, t.cfg.Val, t.cfg.Test = ck.Config.Data, ck.Config.Val, ck.Config.Test
+	t.lock = lock
+	// A changed data file is named as such before its vocabulary, which
+	// a renamed token changes, is compared.
+	if rec != nil {
 		if err := rec.checkFiles(t.ds.Files); err != nil {
 			return nil, fmt.Errorf("train: %w: resuming would train on other data", err)
 		}
@@ -84,11 +104,39 @@ func (t *Trainer) restore(ck *Checkpoint) error {
 		return fmt.Errorf("train: %s: data stream: %w", ck.Dir, err)
 	}
 	t.st = ck.state
+	t.saved = ck.Dir
 	return nil
 }
 
 func equalTokens(a, b Vocab) bool {
 	return a.Kind == b.Kind && slices.Equal(a.In, b.In) && slices.Equal(a.Out, b.Out)
+}
+
+// SameOnResume reports whether setting the config key to value on resuming
+// run leaves the run as it is: value is the run's own, or the automatic
+// value from which the run resolved its own (CheckResume), or another
+// path to a data file, whose contents Resume checks.
+func SameOnResume(run Config, key, value string) bool {
+	var m map[string]any
+	_ = json.Unmarshal(run.JSON(), &m) // our own JSON: cannot fail
+	if _, ok := m[key].(string); ok {
+		m[key] = value
+	} else {
+		var v any
+		if json.Unmarshal([]byte(value), &v) != nil {
+			return false
+		}
+		m[key] = v // a number or a boolean, as the key holds
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return false
+	}
+	var next Config
+	if err := DecodeConfig(bytes.NewReader(b), &next); err != nil {
+		return false
+	}
+	return CheckResume(run, next) == nil
 }
 
 // inherit takes the values a run resolved when it started (see resolve)
@@ -120,19 +168,33 @@ func ResumableKeys() []string {
 	return slices.DeleteFunc(slices.Clone(resumable), func(k string) bool { return k == "out" })
 }
 
+// dataKeys name a file run's files: on resume a path may be spelt
+// otherwise, or given from another directory, as long as the file is
+// present where the run had one and its contents are the run's, which
+// Resume checks against the run's record.
+var dataKeys = []string{"data", "val", "test"}
+
 // CheckResume reports a setting of next that contradicts the checkpointed
-// run prev: any but those Resumable allows to change.
+// run prev: any but those Resumable allows to change. A value the run
+// resolved when it started may be restated as the automatic value it was
+// given (warmup -1, len 0 for a data file, directions 0 for an LSTM).
 func CheckResume(prev, next Config) error {
 	var pm, nm map[string]any
 	_ = json.Unmarshal(prev.JSON(), &pm) // our own JSON: cannot fail
 	_ = json.Unmarshal(next.inherit(prev).JSON(), &nm)
 	for _, k := range sortedKeys(pm, nm) {
+		if slices.Contains(dataKeys, k) && isEmpty(pm[k]) == isEmpty(nm[k]) {
+			continue
+		}
 		if !Resumable(k) && fmt.Sprint(pm[k]) != fmt.Sprint(nm[k]) {
 			return fmt.Errorf("train: %s %v contradicts the checkpoint's %v (only %s may change on resume)", k, nm[k], pm[k], list(ResumableKeys()))
 		}
 	}
 	return nil
 }
+
+// isEmpty reports a config value that is absent or "".
+func isEmpty(v any) bool { return v == nil || v == "" }
 
 // list joins words as English does: "a, b and c", or with another
 // conjunction ("a, b or c").

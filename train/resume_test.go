@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -144,6 +145,7 @@ func TestCheckResume(t *testing.T) {
 		{"lr", func(c *Config) { c.LR = 1e-2 }, "lr"},
 		{"dropout", func(c *Config) { c.Dropout = 0.1 }, "dropout"},
 		{"data", func(c *Config) { c.Data = "other.tsv" }, "data"},
+		{"warmup restated as automatic", func(c *Config) { c.Warmup = AutoWarmup }, ""},
 		{"dtype", func(c *Config) { c.Dtype = "float64" }, "dtype"},
 		{"schedule", func(c *Config) { c.Schedule = "noam" }, "schedule"},
 		{"steps", func(c *Config) { c.Steps *= 10 }, ""},
@@ -331,4 +333,56 @@ func writeTemp(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestResumePastDamagedNewest: when the newest checkpoint passes its
+// checksums but fails the checks of its contents (a state.json edited and
+// re-hashed), Resume takes the checkpoint OpenRun fell back to — it is no
+// "newer checkpoint" to resume instead — and the resumed run replaces the
+// damaged one on its way, ending bit for bit as an uninterrupted run.
+func TestResumePastDamagedNewest(t *testing.T) {
+	cfg := tinyConfig(t, "copy")
+	cfg.Steps, cfg.SaveEvery, cfg.EvalEvery = 40, 10, 10
+	mustRun(t, cfg)
+
+	cfgB := cfg
+	cfgB.Out = t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	tr := mustNew(t, cfgB)
+	tr.SetProgress(NewProgress(stepHook(func(step int) {
+		if step == 30 {
+			cancel()
+		}
+	}), false))
+	if res, err := tr.Run(ctx); !errors.Is(err, ErrInterrupted) || res.Steps != 30 {
+		t.Fatalf("Run = step %d, %v; want step 30, ErrInterrupted", res.Steps, err)
+	}
+	newest := filepath.Join(cfgB.Out, stepDir(30))
+	files := readCheckpointFiles(t, newest)
+	files[fileState] = bytes.Replace(files[fileState], []byte(`"optimizer_step": 30`), []byte(`"optimizer_step": 0`), 1)
+	writeCheckpointFiles(t, newest, files)
+	if _, err := verify(osFiles{}, newest); err != nil {
+		t.Fatalf("the damage must pass the checksums: %v", err)
+	}
+
+	var warnings []string
+	ck, err := OpenRun(cfgB.Out, Latest, func(msg string) { warnings = append(warnings, msg) })
+	if err != nil || ck.Step() != 20 {
+		t.Fatalf("OpenRun = %v, %v; want step 20", ck, err)
+	}
+	if all := strings.Join(warnings, "\n"); !strings.Contains(all, stepDir(30)) || !strings.Contains(all, "falling back to "+filepath.Join(cfgB.Out, stepDir(20))) {
+		t.Errorf("OpenRun warnings %q: want the damaged step 30 and the fall back to 20", warnings)
+	}
+	trB, err := Resume(ck, cfgB)
+	if err != nil {
+		t.Fatalf("Resume past the damaged newest checkpoint: %v", err)
+	}
+	if _, err := trB.Run(t.Context()); err != nil {
+		t.Fatalf("resumed Run: %v", err)
+	}
+	if _, err := LoadCheckpoint(newest); err != nil {
+		t.Errorf("the resumed run left the damaged %s: %v", stepDir(30), err)
+	}
+	compareRuns(t, cfg.Out, cfgB.Out, cfg.Steps)
 }

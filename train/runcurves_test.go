@@ -97,11 +97,11 @@ func TestRunCurvesFailure(t *testing.T) {
 	c := tinyConfig(t, "reverse")
 	c.Steps = 20
 	blocker := filepath.Join(c.Out, CurvesFile)
+	tr := mustNew(t, c) // a fresh run starts only in an empty directory
 	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	tr := mustNew(t, c)
 	tr.SetProgress(NewProgress(&log, false))
 	res, err := tr.Run(t.Context())
 	if err != nil || res.Steps != 20 || res.Test.Examples != c.TestExamples {

@@ -123,7 +123,7 @@ func TestRunWritesRunDir(t *testing.T) {
 	if len(lines) != 7 {
 		t.Errorf("metrics.jsonl has %d lines, want 7:\n%q", len(lines), lines)
 	}
-	if b, err := readBest(c.Out); err != nil || b.Step != res.Best {
+	if b, err := readBest(osFiles{}, c.Out); err != nil || b.Step != res.Best {
 		t.Errorf("best.json = %+v, %v; want step %d", b, err, res.Best)
 	}
 }

@@ -29,7 +29,9 @@ type Trainer struct {
 	scratch  []float64
 	dir      string
 	lock     *runLock
-	heldOut  []byte // a file run's held-out record, written at its start
+	fs       fileOps // osFiles; a test's wrapper to crash a save
+	saved    string  // the newest checkpoint, once there is one
+	heldOut  []byte  // a file run's held-out record, written at its start
 	st       state
 	metrics  *os.File
 	progress Progress // what a person watching sees; see SetProgress
@@ -37,8 +39,10 @@ type Trainer struct {
 
 // New starts a fresh run of cfg in cfg.RunDir(), which is created if
 // needed and locked (ErrRunInUse if another process holds it) until Run
-// returns or Close is called. A directory that already holds checkpoints is
-// ErrHoldsRun: resume it, or choose another Out.
+// returns or Close is called. The directory must be new or empty: one that
+// holds a run, even one that stopped before its first checkpoint, is
+// ErrHoldsRun (resume it, or choose another Out); one that holds anything
+// else is ErrNotRunDir, so that a run never writes over a user's files.
 func New(cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -53,9 +57,14 @@ func New(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if HoldsRun(dir) {
+	if err := checkFresh(dir); err != nil {
 		lock.release()
-		return nil, fmt.Errorf("train: %s %w; resume it or choose another directory", dir, ErrHoldsRun)
+		return nil, err
+	}
+	lock.marked = true
+	if err := writeDurable(filepath.Join(dir, fileRun), runMarkerBytes()); err != nil {
+		lock.release()
+		return nil, err
 	}
 	t.lock = lock
 	if t.ds.Files != nil {
@@ -88,7 +97,7 @@ func newTrainer(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Trainer{cfg: cfg, ds: ds, model: model, dir: cfg.RunDir()}
+	t := &Trainer{cfg: cfg, ds: ds, model: model, dir: cfg.RunDir(), fs: osFiles{}}
 	t.vocab = Vocab{Kind: ds.Kind, In: ds.In.Tokens(), Out: ds.Out.Tokens()}
 	t.dropPCG = rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamDropout))
 	if t.opt, err = optim.NewAdam(cfg.adam()); err != nil {

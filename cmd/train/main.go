@@ -243,14 +243,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tr.SetProgress(train.NewProgress(stderr, interactive))
 	res, err := tr.Run(ctx)
 	if errors.Is(err, train.ErrInterrupted) {
-		fmt.Fprintf(stderr, "stopped at step %d; saved in %s\nresume with: go run ./cmd/train -resume %s\n", res.Steps, res.Dir, res.Dir)
+		fmt.Fprintf(stderr, "stopped at step %d; saved in %s\nresume with: %s -resume %s\n", res.Steps, res.Dir, cli.Command("train", "train"), cli.Quote(res.Dir))
 		return context.Cause(ctx)
 	}
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "held-out test (best checkpoint, step %d): token accuracy %.2f%%, sequence accuracy %.2f%% on %d examples, loss %.4f\nsaved run in %s; evaluate with: go run ./cmd/eval -ckpt %s\n",
-		res.Best, 100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss, res.Dir, res.Dir)
+	_, err = fmt.Fprintf(stdout, "held-out test (best checkpoint, step %d): token accuracy %.2f%%, sequence accuracy %.2f%% on %d examples, loss %.4f\nsaved run in %s; evaluate with: %s -ckpt %s\n",
+		res.Best, 100*res.Test.TokenAccuracy, 100*res.Test.SequenceAccuracy, res.Test.Examples, res.Test.Loss, res.Dir, cli.Command("train", "eval"), cli.Quote(res.Dir))
 	if err != nil {
 		// The run is saved; only the report is lost, and the exit status
 		// must say so.
@@ -365,7 +365,7 @@ func overlay(next *train.Config, parsed train.Config, g given, opts options) err
 	}
 	before := *next // describe reads the checkpoint's data and task
 	err := g.apply(next, func(name, was, now string) error {
-		if name == "out" || now == was || train.Resumable(key(name)) {
+		if name == "out" || now == was || train.Resumable(key(name)) || train.SameOnResume(before, key(name), now) {
 			return nil
 		}
 		return fmt.Errorf("-%s %s contradicts the checkpoint's %s (on -resume only %s may change)", name, now, describe(name, was, &before), resumableFlags())
@@ -405,14 +405,14 @@ func describe(name, value string, c *train.Config) string {
 }
 
 // newRun starts a fresh run of cfg. Without -out it takes dir, or dir-2,
-// dir-3, … when that holds a run or another process is training there, so
-// a second run never touches the first's checkpoints; an -out that is
-// taken is an error.
+// dir-3, … when that holds a run (even a failed one), holds anything else,
+// or another process is training there, so a second run never touches
+// the first's files; an -out that is taken is an error.
 func newRun(cfg train.Config, dir string) (*train.Trainer, error) {
 	if cfg.Out != "" {
 		tr, err := train.New(cfg)
-		if errors.Is(err, train.ErrHoldsRun) {
-			return nil, fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cfg.Out)
+		if errors.Is(err, train.ErrHoldsRun) && train.HasCheckpoint(cfg.Out) {
+			return nil, fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cli.Quote(cfg.Out))
 		}
 		return tr, err
 	}
@@ -422,7 +422,7 @@ func newRun(cfg train.Config, dir string) (*train.Trainer, error) {
 			cfg.Out = fmt.Sprintf("%s-%d", dir, n)
 		}
 		tr, err := train.New(cfg)
-		if errors.Is(err, train.ErrHoldsRun) || errors.Is(err, train.ErrRunInUse) {
+		if errors.Is(err, train.ErrHoldsRun) || errors.Is(err, train.ErrRunInUse) || errors.Is(err, train.ErrNotRunDir) {
 			continue
 		}
 		return tr, err

@@ -383,6 +383,15 @@ func TestCrashSafety(t *testing.T) {
 				beforeAny++
 				r := runTrain(t, work, args("-resume", dir)...)
 				checkUsageError(t, r, dir)
+				// Nor does a fresh run start over it once it is marked:
+				// what it logged stays until the user removes it.
+				if train.HoldsRun(dir) {
+					r = runTrain(t, work, args("-out", dir)...)
+					checkUsageError(t, r, dir+" already holds a run, stopped before its first checkpoint")
+				}
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
 			}
 			fresh++
 			p = startTrain(t, work, args("-out", dir)...)
