@@ -316,3 +316,64 @@ func TestInterruptedAtLastStep(t *testing.T) {
 		t.Fatalf("resumed Run = %+v, %v; want the test on %d examples", res, err, c.TestExamples)
 	}
 }
+
+// pruningFiles is osFiles with a training process in between: the first
+// time the reader opens a given file of a checkpoint, the trainer saves a
+// newer checkpoint (a copy, here), points best.json at it and prunes the
+// one being read, as a run with -keep 1 does.
+type pruningFiles struct {
+	osFiles
+	t       *testing.T
+	trigger string // the file whose first read sets it off
+	newer   string // the checkpoint the trainer saves
+	done    bool
+}
+
+func (p *pruningFiles) ReadFile(name string) ([]byte, error) {
+	if name == p.trigger && !p.done {
+		p.done = true
+		dir := filepath.Dir(name)
+		copyDir(p.t, dir, p.newer)
+		if err := writeBest(osFiles{}, filepath.Dir(dir), &best{Step: 40}); err != nil {
+			p.t.Fatal(err)
+		}
+		if err := removeDir(osFiles{}, dir); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	return os.ReadFile(name)
+}
+
+// TestOpenRunWhilePruned: a checkpoint pruned while it is read — between
+// listing and reading, or between two of its files — is not damage:
+// OpenRun warns of nothing and loads the checkpoint the trainer saved
+// instead. The prune is injected at exact points, not raced.
+func TestOpenRunWhilePruned(t *testing.T) {
+	src := savedRun(t, 30, 10)
+	for _, which := range []string{Latest, Best} {
+		for _, file := range []string{fileManifest, fileModel} {
+			dir := t.TempDir()
+			copyDir(t, src, dir)
+			for _, s := range []int{10, 20} { // -keep 1
+				if err := os.RemoveAll(filepath.Join(dir, stepDir(s))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := writeBest(osFiles{}, dir, &best{Step: 30}); err != nil {
+				t.Fatal(err)
+			}
+			fsys := &pruningFiles{t: t, trigger: filepath.Join(dir, stepDir(30), file), newer: filepath.Join(dir, stepDir(40))}
+			ck, err := openRun(fsys, dir, which, func(msg string) { t.Errorf("openRun(%s, pruned at %s) warned: %s", which, file, msg) })
+			if err != nil {
+				t.Errorf("openRun(%s, pruned at %s) = %v", which, file, err)
+				continue
+			}
+			if !fsys.done {
+				t.Errorf("openRun(%s) never read %s", which, file)
+			}
+			if ck.Dir != fsys.newer {
+				t.Errorf("openRun(%s, pruned at %s) loaded %s, want %s", which, file, ck.Dir, fsys.newer)
+			}
+		}
+	}
+}
