@@ -20,7 +20,8 @@ type Graph struct {
 	nodes    map[*Param]*G.Node
 	names    map[string]bool
 	dropouts []*dropoutMask
-	composed bool // Ops gives composed twins instead of fused ops
+	composed bool     // Ops gives composed twins instead of fused ops
+	buf      *Buffers // where the program keeps its op outputs; nil: each op its own
 }
 
 // NewGraph starts a graph computing in dt (tensor.Float32 or tensor.Float64).

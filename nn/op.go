@@ -40,6 +40,10 @@ type customOp struct {
 	diff func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	wrt  []bool
 	out  *tensor.Dense // the output of the last run, reused by the next
+	// buf, when a program shares its buffers (Graph.ShareBuffers), holds
+	// the output at elements [off, off+size).
+	buf       *Buffers
+	off, size int
 }
 
 var (
@@ -98,8 +102,15 @@ func (op *customOp) Do(in ...G.Value) (G.Value, error) { return op.UsePreallocDo
 // reused by every later run of the same shape. Gorgonia's tape machine
 // forgets its values at each Reset and would otherwise allocate every
 // output of every op again at every step; kernels overwrite all of out, so
-// nothing of the last run shows through.
+// nothing of the last run shows through. A program that shares its
+// buffers keeps the output in its region of them instead.
 func (op *customOp) output(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if op.buf != nil && shape.TotalSize() <= op.size {
+		if t := op.buf.view(dt, op.off, shape, op.out); t != nil {
+			op.out = t
+			return t
+		}
+	}
 	if op.out == nil || op.out.Dtype() != dt || !op.out.Shape().Eq(shape) {
 		op.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
 	}

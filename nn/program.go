@@ -20,6 +20,7 @@ type Program struct {
 	grads   []G.Value
 	outputs []G.Value
 	outNode []*G.Node
+	bufLen  int // elements of the graph's shared buffers the ops take
 }
 
 // Compile builds a machine for g. If loss is not nil its value is read after
@@ -62,6 +63,7 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		p.outputs[i] = tensor.New(tensor.Of(g.dt), tensor.WithShape(n.Shape()...))
 		G.Read(n, &p.outputs[i])
 	}
+	p.bufLen = layout(g)
 	p.vm = G.NewTapeMachine(g.g)
 	return p, nil
 }
@@ -69,6 +71,9 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 // Run executes the program once. Inputs and dropout masks must be filled first.
 func (p *Program) Run() error {
 	defer p.vm.Reset()
+	if p.bufLen > 0 {
+		p.g.buf.reserve(p.g.dt, p.bufLen)
+	}
 	if err := p.vm.RunAll(); err != nil {
 		return fmt.Errorf("nn: run: %w", err)
 	}

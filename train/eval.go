@@ -30,6 +30,9 @@ type Evaluator struct {
 	graphs  map[graphKey]*Graph
 	scratch []float64
 	budget  int64 // bytes one graph may take: EvalMemory
+	// buf, if not nil, holds the graphs' op outputs, shared with graphs
+	// that take turns with them (a Trainer's training graphs).
+	buf *nn.Buffers
 }
 
 // graphKey names a cached graph: its shape, and whether it reads the
@@ -54,7 +57,7 @@ func (e *Evaluator) graph(b, t int, weights bool) (*Graph, error) {
 	if weights {
 		kind = EvaluationWithWeights
 	}
-	g, err := e.model.Build(b, t, kind)
+	g, err := e.model.build(b, t, kind, nil, e.buf)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func (p *GradientProbe) graph(t int) (*probeGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := p.model.build(1, t, gradientProbe, delta)
+	g, err := p.model.build(1, t, gradientProbe, delta, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/nn"
 	"github.com/qkv-dev/qkv/optim"
 )
 
@@ -195,7 +196,7 @@ func (t *Trainer) nextBatch() (*lengthGraph, error) {
 	}
 	lg, ok := t.graphs[padded]
 	if !ok {
-		g, err := t.model.Build(t.cfg.Batch, padded, Training)
+		g, err := t.model.build(t.cfg.Batch, padded, Training, nil, t.buf)
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +233,11 @@ func (t *Trainer) setup() error {
 	}
 	t.graphs = make(map[int]*lengthGraph)
 	t.drawn = make([]data.Example, t.cfg.Batch)
+	// The training graphs and the validation graph take turns: they share
+	// the memory of their op outputs.
+	t.buf = nn.NewBuffers()
 	t.eval = NewEvaluator(t.model)
+	t.eval.buf = t.buf
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
 	if t.dir == "" {
 		return nil

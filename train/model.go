@@ -143,7 +143,7 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 	if kind < Training || kind > EvaluationWithWeights {
 		return nil, fmt.Errorf("train: model: invalid graph kind %d", int(kind))
 	}
-	return m.build(b, t, kind, nil)
+	return m.build(b, t, kind, nil, nil)
 }
 
 // build is Build, with one hook for the gradient probe: a non-nil delta
@@ -151,13 +151,19 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 // ∂loss/∂delta is the gradient with respect to that input. (A backbone
 // that adds positions adds them to x+δ: the gradient is the same as with
 // respect to the embeddings after the positions.)
-func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param) (*Graph, error) {
+//
+// A non-nil buf keeps the graph's op outputs in buffers it shares with
+// other graphs that take turns with it (nn.Buffers).
+func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param, buf *nn.Buffers) (*Graph, error) {
 	training, weights := kind == Training, kind == EvaluationWithWeights
 	g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), training)
 	if err != nil {
 		return nil, err
 	}
 	g.SetComposed(m.composed)
+	if buf != nil {
+		g.ShareBuffers(buf)
+	}
 	out := &Graph{B: b, T: t, graph: g}
 	ids, idv, err := g.Input("ids", b, t)
 	if err != nil {

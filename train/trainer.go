@@ -27,6 +27,7 @@ type Trainer struct {
 	dropPCG  *rand.PCG
 	dropRNG  *rand.Rand
 	scratch  []float64
+	buf      *nn.Buffers // op outputs of the training graphs and eval's
 	dir      string
 	lock     *runLock
 	fs       fileOps // osFiles; a test's wrapper to crash a save
