@@ -27,20 +27,15 @@ func EncodeSafetensors(ts map[string]*tensor.Dense, meta map[string]string, as t
 		for i, d := range t.Shape() {
 			shape[i] = uint64(d)
 		}
-		vals := ToFloat64s(t)
 		var raw []byte
 		var st safetensors.DType
 		switch dt {
 		case tensor.Float32:
-			st, raw = safetensors.F32, make([]byte, 0, 4*len(vals))
-			for _, v := range vals {
-				raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(v)))
-			}
+			st = safetensors.F32
+			raw = appendFloat32s(make([]byte, 0, 4*t.Shape().TotalSize()), t)
 		case tensor.Float64:
-			st, raw = safetensors.F64, make([]byte, 0, 8*len(vals))
-			for _, v := range vals {
-				raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
-			}
+			st = safetensors.F64
+			raw = appendFloat64s(make([]byte, 0, 8*t.Shape().TotalSize()), t)
 		default:
 			return nil, fmt.Errorf("nn: safetensors: tensor %q has unsupported dtype %v", name, dt)
 		}
@@ -58,6 +53,45 @@ func EncodeSafetensors(ts map[string]*tensor.Dense, meta map[string]string, as t
 		m[k] = v
 	}
 	return safetensors.Serialize(views, m)
+}
+
+// appendFloat32s appends t's elements as little-endian float32s, straight
+// from its own slice: a checkpoint's tensors pass through no float64 copy.
+func appendFloat32s(raw []byte, t *tensor.Dense) []byte {
+	switch d := t.Data().(type) {
+	case []float32:
+		for _, v := range d {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+		}
+	case []float64:
+		for _, v := range d {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(v)))
+		}
+	default:
+		for _, v := range ToFloat64s(t) {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(v)))
+		}
+	}
+	return raw
+}
+
+// appendFloat64s appends t's elements as little-endian float64s.
+func appendFloat64s(raw []byte, t *tensor.Dense) []byte {
+	switch d := t.Data().(type) {
+	case []float32:
+		for _, v := range d {
+			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(float64(v)))
+		}
+	case []float64:
+		for _, v := range d {
+			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
+		}
+	default:
+		for _, v := range ToFloat64s(t) {
+			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
+		}
+	}
+	return raw
 }
 
 // DecodeSafetensors parses a safetensors file holding F32 or F64 tensors.
