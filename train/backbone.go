@@ -74,6 +74,7 @@ type Architecture struct {
 	Dropout float64 `json:"dropout"`         // on the embedding and inside the backbone, while training
 	TransformerConfig
 	LSTMConfig
+	GRUConfig
 	Dtype Dtype `json:"dtype"` // float32 or float64
 }
 
@@ -81,7 +82,7 @@ type Architecture struct {
 // registered config's keys are refused for the other architectures when
 // given (see ForeignKey).
 func (a *Architecture) backbones() []backbone {
-	return []backbone{&a.TransformerConfig, &a.LSTMConfig}
+	return []backbone{&a.TransformerConfig, &a.LSTMConfig, &a.GRUConfig}
 }
 
 // backbone is what an architecture's file provides, implemented by its

@@ -119,8 +119,8 @@ type Graph struct {
 }
 
 // ErrNoAttention is returned for attention weights of a model whose
-// backbone has none, such as the LSTM.
-var ErrNoAttention = errors.New("the model's backbone (an LSTM) has no attention weights")
+// backbone has none, such as the LSTM and the GRU.
+var ErrNoAttention = errors.New("the model's backbone (an LSTM or a GRU) has no attention weights")
 
 // GraphKind says what a graph Build compiles is for.
 type GraphKind int

@@ -17,7 +17,10 @@ type TransformerConfig struct {
 	DFF        int                  `json:"d_ff"`       // the feed-forward hidden width
 	Activation layers.Activation    `json:"activation"` // relu or gelu
 	Norm       layers.NormPlacement `json:"norm"`       // post (the paper) or pre
-	Positional layers.Positional    `json:"pos"`        // sinusoidal, learned or none
+	Positional layers.Positional    `json:"pos"`        // sinusoidal, learned, rotary or none
+	// Mask is which keys attention may see: padding (also the zero value,
+	// left out of config.json) or causal (and padding).
+	Mask layers.Mask `json:"mask,omitempty"`
 }
 
 var _ backbone = (*TransformerConfig)(nil)
@@ -41,7 +44,12 @@ func (c *TransformerConfig) check(a *Architecture, active bool) []error {
 		errs = append(errs, err)
 	}
 	if c.Positional.Check() != nil {
-		errs = append(errs, settingError("pos", "unknown pos %q (want sinusoidal, learned or none)", string(c.Positional)))
+		errs = append(errs, settingError("pos", "unknown pos %q (want sinusoidal, learned, rotary or none)", string(c.Positional)))
+	} else if c.Positional == layers.RotaryPosition && c.Heads > 0 && a.DModel%c.Heads == 0 && (a.DModel/c.Heads)%2 != 0 {
+		errs = append(errs, settingError("pos", "rotary positions need an even d_model/heads, got %d", a.DModel/c.Heads))
+	}
+	if c.Mask.Check() != nil {
+		errs = append(errs, settingError("mask", "unknown mask %q (want padding or causal)", string(c.Mask)))
 	}
 	return errs
 }
@@ -71,7 +79,8 @@ func (c *TransformerConfig) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.DFF, "d-ff", c.DFF, "feed-forward hidden width d_ff")
 	fs.TextVar(&c.Activation, "activation", c.Activation, "feed-forward activation: relu or gelu")
 	fs.TextVar(&c.Norm, "norm", c.Norm, "layer-norm placement: post (the paper) or pre")
-	fs.TextVar(&c.Positional, "pos", c.Positional, "positional encoding: sinusoidal, learned or none")
+	fs.TextVar(&c.Positional, "pos", c.Positional, "positional encoding: sinusoidal, learned, rotary (queries and keys rotated in attention) or none")
+	fs.TextVar(&c.Mask, "mask", c.Mask, "attention mask: padding, or causal (each position sees itself and those before it)")
 }
 
 // build makes, in this order (the order of the random draws), the
@@ -82,6 +91,7 @@ func (c *TransformerConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embed
 	layer := layers.EncoderLayerConfig{
 		DModel: mc.DModel, Heads: c.Heads, DFF: c.DFF, Activation: c.Activation,
 		Dropout: mc.Dropout, Norm: c.Norm, Dtype: dt,
+		Mask: c.Mask, Rotary: c.Positional == layers.RotaryPosition,
 	}
 	enc, err := layers.NewEncoder("encoder", layers.EncoderConfig{Layers: mc.Layers, Layer: layer, FinalNorm: c.Norm == layers.PreNorm}, rng)
 	if err != nil {
@@ -123,8 +133,16 @@ func (c *TransformerConfig) memory(mc ModelConfig, T int64) graphElems {
 		e.perExample += T * D // final norm
 	}
 	e.perExample += T * D // the output, reshaped or pooled
-	if c.Positional != layers.NoPosition {
+	if c.Positional == layers.Sinusoidal || c.Positional == layers.Learned {
 		e.fixed = T * D // a sinusoidal or learned table [T,D]
+	}
+	if c.Mask == layers.CausalMaskKind || c.Positional == layers.RotaryPosition {
+		// Attention in primitives (layers.Attend) per layer: the heads
+		// split and joined [T,D] ×4, the masked and scaled scores [H,T,T]
+		// ×3, and with rotary the rotated queries and keys' halves and
+		// products [T,D] ×10, plus the mask [T,T] and tables [T,D/H].
+		e.perExample += L * (4*T*D + 3*H*T*T + 10*T*D)
+		e.fixed += L * (T*T + 4*T*D/H)
 	}
 	// At each dropout site (the embedding, and per layer the weights,
 	// two residual branches and the hidden layer): the mask, the product,

@@ -54,7 +54,7 @@ func TestLSTMRun(t *testing.T) {
 		{[]string{"-model", "lstm", "-pos", "learned"}, "-pos is a transformer setting"},
 		{[]string{"-model", "lstm", "-directions", "3"}, "directions must be 1 or 2"},
 		{[]string{"-directions", "1"}, "unset for a transformer"},
-		{[]string{"-model", "gru"}, `unknown model "gru"`},
+		{[]string{"-model", "rnn"}, `unknown model "rnn"`},
 	} {
 		checkUsageError(t, runTrain(t, work, append(tt.args, "-out", filepath.Join(work, "bad"))...), tt.want)
 	}
