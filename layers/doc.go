@@ -19,4 +19,12 @@
 //
 // LSTM, the recurrent baseline, computes what torch.nn.LSTM(batch_first=True)
 // computes on packed sequences, with PyTorch's parameter names and layout.
+//
+// GRU (Cho et al., 2014; torch.nn.GRU's names and gate order), Attend
+// (attention with a mask value — PaddingMask, CausalMask or their product —
+// from queries to keys of any lengths) and Rotary (rotary position
+// embeddings, Su et al., 2021) are written in nn's primitives alone and
+// have no backward code: a layer needs only its forward pass.
+// MultiHeadAttention uses Attend for a causal mask or rotary positions and
+// nn's fused attention otherwise.
 package layers
