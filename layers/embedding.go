@@ -15,7 +15,7 @@ import (
 // looked-up rows are multiplied by √d_model when Scale is set, so that
 // embeddings and positional encodings have comparable size.
 type Embedding struct {
-	Table *nn.Param // [V, D], drawn from N(0, 1/D)
+	Table *nn.Param // [V, D], drawn from N(0, Std²)
 	Scale bool
 }
 
@@ -26,7 +26,12 @@ type EmbeddingConfig struct {
 	Vocab  int  // rows: token ids 0..Vocab−1
 	DModel int  // features of a row
 	Scale  bool // multiply looked-up rows by √DModel, as the paper does
-	Dtype  tensor.Dtype
+	// Std is the standard deviation the table is drawn with; 0 means
+	// 1/√DModel, the transformer's (scaled by √DModel, a row then has
+	// norm about √DModel, as the positions do). torch.nn.Embedding draws
+	// from N(0, 1): Std 1.
+	Std   float64
+	Dtype tensor.Dtype
 }
 
 // NewEmbedding makes a table of cfg.Vocab rows of cfg.DModel features named
@@ -36,7 +41,14 @@ func NewEmbedding(name string, cfg EmbeddingConfig, rng *rand.Rand) (*Embedding,
 	if vocab <= 0 || d <= 0 {
 		return nil, fmt.Errorf("layers: embedding %q: sizes must be positive, got vocab=%d d=%d", name, vocab, d)
 	}
-	t, err := newParam(nn.Join(name, "weight"), dt, nn.Normal(1/math.Sqrt(float64(d))), rng, vocab, d)
+	if !(cfg.Std >= 0) || math.IsInf(cfg.Std, 1) {
+		return nil, fmt.Errorf("layers: embedding %q: std %v must be finite and >= 0", name, cfg.Std)
+	}
+	std := cfg.Std
+	if std == 0 {
+		std = 1 / math.Sqrt(float64(d))
+	}
+	t, err := newParam(nn.Join(name, "weight"), dt, nn.Normal(std), rng, vocab, d)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -13,8 +14,8 @@ import (
 // Linear is an affine map y = x·Wᵀ + b over the last axis, with W stored
 // [out, in] as in torch.nn.Linear.
 type Linear struct {
-	Weight *nn.Param // [Out, In], Xavier-uniform initialised
-	Bias   *nn.Param // [Out], zero initialised
+	Weight *nn.Param // [Out, In], Xavier-uniform initialised (TorchInit: U(−1/√In, 1/√In))
+	Bias   *nn.Param // [Out], zero initialised (TorchInit: U(−1/√In, 1/√In))
 }
 
 var _ nn.Module = (*Linear)(nil)
@@ -23,6 +24,11 @@ var _ nn.Module = (*Linear)(nil)
 type LinearConfig struct {
 	In, Out int
 	Dtype   tensor.Dtype
+	// TorchInit draws weight and bias as torch.nn.Linear does by default
+	// (kaiming_uniform_ with a = √5, which is U(−1/√In, 1/√In), and the
+	// bias from the same range) instead of Xavier-uniform weights and a
+	// zero bias.
+	TorchInit bool
 }
 
 // NewLinear makes a Linear layer named name (its parameters are
@@ -32,11 +38,16 @@ func NewLinear(name string, cfg LinearConfig, rng *rand.Rand) (*Linear, error) {
 	if in <= 0 || out <= 0 {
 		return nil, fmt.Errorf("layers: linear %q: sizes must be positive, got in=%d out=%d", name, in, out)
 	}
-	w, err := newParam(nn.Join(name, "weight"), dt, nn.XavierUniform, rng, out, in)
+	wInit, bInit := nn.XavierUniform, nn.Zeros
+	if cfg.TorchInit {
+		wInit = nn.Uniform(1 / math.Sqrt(float64(in)))
+		bInit = wInit
+	}
+	w, err := newParam(nn.Join(name, "weight"), dt, wInit, rng, out, in)
 	if err != nil {
 		return nil, err
 	}
-	b, err := newParam(nn.Join(name, "bias"), dt, nn.Zeros, rng, out)
+	b, err := newParam(nn.Join(name, "bias"), dt, bInit, rng, out)
 	if err != nil {
 		return nil, err
 	}

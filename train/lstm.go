@@ -50,10 +50,14 @@ func (c *LSTMConfig) directions() int {
 }
 
 // build makes an unscaled embedding of width d_model, then an LSTM of
-// hidden size d_model.
+// hidden size d_model. Each is initialised as PyTorch initialises
+// nn.Embedding (N(0, 1)) and nn.LSTM (U(−1/√H, 1/√H)), and the head
+// (torchInitHead) as nn.Linear (U(−1/√fan_in, 1/√fan_in)): the recurrent
+// field's own defaults, not the transformer's (issue 14: the
+// transformer's N(0, 1/d) embedding cost this LSTM 28 points on lag8).
 func (c *LSTMConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Backbone, error) {
 	dt := mc.Dtype.Tensor()
-	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: mc.InVocab, DModel: mc.DModel, Dtype: dt}, rng)
+	emb, err := layers.NewEmbedding("embed", layers.EmbeddingConfig{Vocab: mc.InVocab, DModel: mc.DModel, Std: 1, Dtype: dt}, rng)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,3 +127,7 @@ func (b *LSTMBackbone) Width() int {
 	c := b.LSTM.Config()
 	return c.Hidden * c.Directions()
 }
+
+// torchInitHead marks the LSTM's head as initialised as torch.nn.Linear's
+// default (layers.LinearConfig.TorchInit).
+func (*LSTMBackbone) torchInitHead() {}

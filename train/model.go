@@ -63,7 +63,8 @@ func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, err := layers.NewLinear("head", layers.LinearConfig{In: bb.Width(), Out: cfg.OutVocab, Dtype: cfg.Dtype.Tensor()}, rng)
+	_, torchHead := bb.(interface{ torchInitHead() })
+	head, err := layers.NewLinear("head", layers.LinearConfig{In: bb.Width(), Out: cfg.OutVocab, Dtype: cfg.Dtype.Tensor(), TorchInit: torchHead}, rng)
 	if err != nil {
 		return nil, err
 	}
