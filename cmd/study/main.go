@@ -17,11 +17,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/qkv-dev/qkv/internal/cli"
+	"github.com/qkv-dev/qkv/train"
 )
 
 // Exit statuses.
@@ -30,22 +32,68 @@ const (
 	exitUsage = 2
 )
 
+// stopSignals end the study: it stops at the next step, removes its
+// scratch runs and the report it was building, and exits 128 + the
+// signal's number, as a shell reports a process the signal killed.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(mainStatus(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// mainStatus runs the command until it ends or a stop signal comes, and
+// returns the exit status. A second signal exits at once.
+func mainStatus(args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, stopSignals...)
+	defer signal.Stop(sigs)
+	var got atomic.Value // the first stop signal, a syscall.Signal
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		var s os.Signal
+		select {
+		case s = <-sigs:
+		case <-done:
+			return
+		}
+		got.Store(s)
+		fmt.Fprintf(stderr, "study: %v: stopping, removing the scratch runs…\n", s)
+		cancel()
+		select {
+		case s := <-sigs:
+			os.Exit(signalStatus(s))
+		case <-done:
+		}
+	}()
+	err := run(ctx, args, stdout, stderr)
+	if s, ok := got.Load().(os.Signal); ok {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, train.ErrInterrupted) {
+			fmt.Fprintln(stderr, "study: "+err.Error())
+		}
+		return signalStatus(s)
+	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		return
+		return 0
 	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, "study: "+err.Error())
-		stop()
-		os.Exit(exitUsage)
+		fmt.Fprintln(stderr, "study: "+err.Error())
+		return exitUsage
 	default:
-		fmt.Fprintln(os.Stderr, "study: "+err.Error())
-		stop()
-		os.Exit(exitError)
+		fmt.Fprintln(stderr, "study: "+err.Error())
+		return exitError
 	}
+}
+
+// signalStatus is 128 + the signal's number: 130 for SIGINT, 143 for
+// SIGTERM, 129 for SIGHUP.
+func signalStatus(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return exitError
 }
 
 // usageError is bad input: a flag, or an output directory the study may
@@ -56,9 +104,10 @@ func (e usageError) Unwrap() error { return e.error }
 
 // options are the command's flags.
 type options struct {
-	out   string
-	quick bool
-	seed  uint64
+	out      string
+	quick    bool
+	seed     uint64
+	twinData string
 }
 
 func usage(w io.Writer) {
@@ -79,6 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.out, "out", "study", "report directory: created, or empty, or a previous study report (its files are replaced)")
 	fs.BoolVar(&o.quick, "quick", false, "fewer steps and sizes, the same report (about 2 minutes)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of every model, data set and probe")
+	fs.StringVar(&o.twinData, "twin-data", "", "only write the PyTorch cross-check's train.tsv, val.tsv and test.tsv into this new or empty directory (scripts/lstm_twin.py reads them)")
 	if _, err := cli.Parse(fs, args, stderr, usage); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -88,10 +138,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	if o.twinData != "" {
+		if err := checkOut(o.twinData); err != nil {
+			return usageError{err}
+		}
+		if err := os.MkdirAll(o.twinData, 0o755); err != nil {
+			return err
+		}
+		return writeTwinData(o.twinData)
+	}
 	if o.out == "" {
 		return usageError{errors.New("-out must name a directory")}
 	}
-	if err := checkOut(o.out); err != nil {
+	out, err := openOut(o.out)
+	if err != nil {
 		return usageError{err}
 	}
 	sc := full
@@ -102,7 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f, ok := stderr.(*os.File); ok && os.Getenv("CI") == "" {
 		interactive = term.IsTerminal(int(f.Fd()))
 	}
-	res, err := runStudy(ctx, sc, o.seed, o.out, progressTo(stderr, interactive))
+	res, err := runStudy(ctx, sc, o.seed, out, progressTo(stderr, interactive))
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestStudyReport(t *testing.T) {
 		t.Skip("trains ten small models")
 	}
 	dir := filepath.Join(t.TempDir(), "report")
-	res, err := runStudy(context.Background(), tiny, 1, dir, quiet)
+	res, err := studyInto(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,10 +98,29 @@ func TestStudyReport(t *testing.T) {
 	got := decodeResults(t, b)
 	checkResults(t, got)
 
-	// Reproducible: a second study, same seed, same numbers.
-	dir2 := filepath.Join(t.TempDir(), "again")
-	if _, err := runStudy(context.Background(), tiny, 1, dir2, quiet); err != nil {
+	// Reproducible: a second study, same seed, same numbers. It writes
+	// over an earlier report in which one picture cannot be replaced in
+	// place (a directory where a PNG goes): the new report is built aside
+	// and swapped in whole, so that never mixes old and new files or
+	// fails (issue 13, defect 6: written file by file, a failure left new
+	// plots beside the old REPORT.md).
+	parent := t.TempDir()
+	dir2 := filepath.Join(parent, "again")
+	os.MkdirAll(filepath.Join(dir2, "parity.png", "x"), 0o755)
+	os.WriteFile(filepath.Join(dir2, "REPORT.md"), []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(dir2, "old.png"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir2, "results.json"), []byte(`{"study":"`+reportMarker+`"}`), 0o644)
+	if _, err := studyInto(dir2); err != nil {
 		t.Fatal(err)
+	}
+	if md2, _ := os.ReadFile(filepath.Join(dir2, "REPORT.md")); !bytes.HasPrefix(md2, []byte(sections[0])) {
+		t.Errorf("the second report's REPORT.md is %.40q…", md2)
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "old.png")); err == nil {
+		t.Errorf("the earlier report's old.png survived beside the new report")
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("beside the report: %v, want only the report", entries)
 	}
 	b2, _ := os.ReadFile(filepath.Join(dir2, "results.json"))
 	again := decodeResults(t, b2)
@@ -117,6 +136,15 @@ func TestStudyReport(t *testing.T) {
 	if err := checkOut(dir); err != nil {
 		t.Errorf("a previous report is refused: %v", err)
 	}
+}
+
+// studyInto runs the study at the test scale, seed 1, into dir.
+func studyInto(dir string) (*Results, error) {
+	out, err := openOut(dir)
+	if err != nil {
+		return nil, err
+	}
+	return runStudy(context.Background(), tiny, 1, out, quiet)
 }
 
 func decodeResults(t *testing.T, b []byte) *Results {

@@ -69,8 +69,10 @@ type study struct {
 	probed   [2]*trained // experiment 1's models of lag<ProbeK>: transformer, LSTM
 }
 
-// runStudy runs every experiment at sc and writes the report into out.
-func runStudy(ctx context.Context, sc scale, seed uint64, out string, progress progressFunc) (*Results, error) {
+// runStudy runs every experiment at sc, writes the report beside out and
+// swaps it in whole; out is closed whatever happens.
+func runStudy(ctx context.Context, sc scale, seed uint64, out *outDir, progress progressFunc) (*Results, error) {
+	defer out.close()
 	start := time.Now()
 	runs, err := os.MkdirTemp("", "qkv-study-runs-")
 	if err != nil {
@@ -97,7 +99,10 @@ func runStudy(ctx context.Context, sc scale, seed uint64, out string, progress p
 	}
 	res.Verdicts = verdicts(res)
 	res.WallSeconds = math.Round(time.Since(start).Seconds()*10) / 10
-	if err := writeReport(out, res, pics); err != nil {
+	if err := writeReport(out.aside, res, pics); err != nil {
+		return nil, err
+	}
+	if err := out.commit(); err != nil {
 		return nil, err
 	}
 	return res, nil
