@@ -10,8 +10,12 @@ import (
 // randomness.
 type Initializer func(p *Param, rng *rand.Rand) error
 
-// fill writes f() into every element of p.
+// fill writes f() into every element of p; a ShapesOnly parameter has
+// none.
 func fill(p *Param, f func() float64) {
+	if p.value == nil {
+		return
+	}
 	v := make([]float64, p.Size())
 	for i := range v {
 		v[i] = f()

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 
 	"gorgonia.org/tensor"
@@ -13,8 +14,19 @@ import (
 // graph and any number of evaluation graphs share the same weights.
 type Param struct {
 	name  string
-	value *tensor.Dense
+	value *tensor.Dense // nil for a ShapesOnly parameter
+	shape tensor.Shape  // a ShapesOnly parameter's shape
 }
+
+// ShapesOnly, given as the dtype to NewParam (and so to any layer's
+// constructor), makes parameters that have a name and a shape but no value:
+// building a model with it lists and counts the parameters the model would
+// have without allocating them, so that a size the machine cannot hold is
+// refused before it is tried. Initializers leave such a parameter as it is,
+// and no graph binds it.
+var ShapesOnly = tensor.Dtype{Type: reflect.TypeFor[shapesOnly]()}
+
+type shapesOnly struct{}
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$`)
 
@@ -24,7 +36,7 @@ func NewParam(name string, dt tensor.Dtype, shape ...int) (*Param, error) {
 	if !validName.MatchString(name) {
 		return nil, fmt.Errorf("nn: invalid parameter name %q", name)
 	}
-	if err := checkDtype(dt); err != nil {
+	if err := checkDtype(dt); err != nil && dt != ShapesOnly {
 		return nil, fmt.Errorf("nn: parameter %q: %w", name, err)
 	}
 	if len(shape) == 0 {
@@ -35,6 +47,9 @@ func NewParam(name string, dt tensor.Dtype, shape ...int) (*Param, error) {
 			return nil, fmt.Errorf("nn: parameter %q: non-positive dimension in shape %v", name, shape)
 		}
 	}
+	if dt == ShapesOnly {
+		return &Param{name: name, shape: tensor.Shape(shape).Clone()}, nil
+	}
 	v := tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
 	return &Param{name: name, value: v}, nil
 }
@@ -43,24 +58,45 @@ func NewParam(name string, dt tensor.Dtype, shape ...int) (*Param, error) {
 func (p *Param) Name() string { return p.name }
 
 // Shape returns the parameter's shape.
-func (p *Param) Shape() tensor.Shape { return p.value.Shape() }
+func (p *Param) Shape() tensor.Shape {
+	if p.value == nil {
+		return p.shape
+	}
+	return p.value.Shape()
+}
 
-// Dtype returns the parameter's element type.
-func (p *Param) Dtype() tensor.Dtype { return p.value.Dtype() }
+// Dtype returns the parameter's element type (ShapesOnly for a parameter
+// without a value).
+func (p *Param) Dtype() tensor.Dtype {
+	if p.value == nil {
+		return ShapesOnly
+	}
+	return p.value.Dtype()
+}
 
-// Value returns the tensor that holds the parameter's value. Graphs bind this
-// very tensor, so writing into it (an optimizer step, loading a checkpoint)
-// is seen by every graph the parameter is bound into.
+// Value returns the tensor that holds the parameter's value (nil for a
+// ShapesOnly parameter). Graphs bind this very tensor, so writing into it
+// (an optimizer step, loading a checkpoint) is seen by every graph the
+// parameter is bound into.
 func (p *Param) Value() *tensor.Dense { return p.value }
 
 // Size returns the number of elements.
-func (p *Param) Size() int { return p.value.Shape().TotalSize() }
+func (p *Param) Size() int { return p.Shape().TotalSize() }
 
-// Float64s returns a copy of the value as float64, whatever the dtype.
-func (p *Param) Float64s() []float64 { return ToFloat64s(p.value) }
+// Float64s returns a copy of the value as float64, whatever the dtype
+// (nil for a ShapesOnly parameter).
+func (p *Param) Float64s() []float64 {
+	if p.value == nil {
+		return nil
+	}
+	return ToFloat64s(p.value)
+}
 
 // SetFloat64s overwrites the value from float64s, converting to the dtype.
 func (p *Param) SetFloat64s(src []float64) error {
+	if p.value == nil {
+		return fmt.Errorf("nn: parameter %q has a shape only", p.name)
+	}
 	if len(src) != p.Size() {
 		return fmt.Errorf("nn: parameter %q: got %d values, want %d", p.name, len(src), p.Size())
 	}

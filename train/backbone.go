@@ -102,12 +102,10 @@ type backbone interface {
 	// the setting's config key with - for _.
 	bindFlags(fs *flag.FlagSet)
 	// build makes and initialises the embedding and the backbone of mc,
-	// drawing from rng in a fixed order.
+	// drawing from rng in a fixed order. Its parameters' dtype is
+	// mc.Dtype.Tensor(), which is nn.ShapesOnly when paramCount builds the
+	// model to count its parameters.
 	build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Backbone, error)
-	// params counts what build would make, without building it: for
-	// refusing, before allocating, a model the machine cannot hold.
-	// Float64, so that absurd sizes cannot overflow.
-	params(mc ModelConfig) float64
 	// memory returns the elements one example of length t materialises in
 	// a forward pass (outputs included), those a graph holds whatever the
 	// batch (a position table), the extra elements per example of its

@@ -264,8 +264,8 @@ func loadCheckpoint(fsys fileOps, dir string) (*Checkpoint, error) {
 	for _, t := range weights {
 		held += t.Shape().TotalSize()
 	}
-	if need := mc.backbone().params(mc); need > 4*float64(held)+1<<20 {
-		return nil, fmt.Errorf("%s: %s and %d input tokens need %.4g weights; %s holds %d",
+	if need := paramCount(mc); need > 4*int64(held)+1<<20 {
+		return nil, fmt.Errorf("%s: %s and %d input tokens need %d weights; %s holds %d",
 			path(fileConfig), mc.Architecture.describe(), mc.InVocab, need, fileModel, held)
 	}
 	// The initial values are overwritten by the saved weights.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/layers"
+	"github.com/qkv-dev/qkv/nn"
 	"github.com/qkv-dev/qkv/optim"
 )
 
@@ -369,10 +370,17 @@ func (d Dtype) MarshalText() ([]byte, error) { return []byte(d), nil }
 // unknown one.
 func (d *Dtype) UnmarshalText(b []byte) error { *d = Dtype(b); return nil }
 
+// shapesOnly is the dtype of a model built to count its parameters (see
+// paramCount); no config may name it.
+const shapesOnly Dtype = "shapes only"
+
 // Tensor returns d as a tensor dtype.
 func (d Dtype) Tensor() tensor.Dtype {
-	if d == Float64 {
+	switch d {
+	case Float64:
 		return tensor.Float64
+	case shapesOnly:
+		return nn.ShapesOnly
 	}
 	return tensor.Float32
 }

@@ -44,11 +44,6 @@ func (c *GRUConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Ba
 	return emb, &GRUBackbone{GRU: gru, dropout: mc.Dropout}, nil
 }
 
-func (c *GRUConfig) params(mc ModelConfig) float64 {
-	D := float64(mc.DModel)
-	return float64(mc.InVocab)*D + headParams(mc, D) + float64(mc.Layers)*(3*D*(D+D)+6*D)
-}
-
 func (c *GRUConfig) memory(mc ModelConfig, T int64) graphElems {
 	D, L := int64(mc.DModel), int64(mc.Layers)
 	// Per layer: the input projection and its bias sum [T,3D] each; per

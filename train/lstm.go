@@ -70,19 +70,6 @@ func (c *LSTMConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, B
 	return emb, &LSTMBackbone{LSTM: lstm, dropout: mc.Dropout}, nil
 }
 
-func (c *LSTMConfig) params(mc ModelConfig) float64 {
-	D, dirs := float64(mc.DModel), float64(c.directions())
-	n := float64(mc.InVocab)*D + headParams(mc, dirs*D)
-	for l := range mc.Layers {
-		in := D
-		if l > 0 {
-			in = dirs * D
-		}
-		n += dirs * (4*D*(in+D) + 8*D)
-	}
-	return n
-}
-
 func (c *LSTMConfig) memory(mc ModelConfig, T int64) graphElems {
 	D, L, dirs := int64(mc.DModel), int64(mc.Layers), int64(c.directions())
 	// Per layer and direction: the input projection, the gates before and

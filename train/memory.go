@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 
@@ -79,15 +80,40 @@ func graphCost(mc ModelConfig, params int64, t int, training, weights bool) (fix
 	return gcHeadroom * fixedElems * size, gcHeadroom * per * size
 }
 
-// paramCount counts mc's parameters before the model is built, as its
-// backbone's file says NewModel makes them (TestParamCount holds the two
-// equal for every architecture). It saturates rather than overflow.
+// paramCount counts the parameters of the model mc describes by building
+// it with shapes only (nn.ShapesOnly): no value is allocated, so a size
+// the machine cannot hold is counted, not tried. Past two layers it builds
+// one and two and adds the second's share once per further layer, so that
+// an absurd depth is not built either: every backbone's layers past the
+// first are alike (TestParamCount checks three layers against the model
+// built). The count saturates rather than overflow; a config NewModel
+// refuses counts 0.
 func paramCount(mc ModelConfig) int64 {
-	n := mc.backbone().params(mc)
-	if n > math.MaxInt64/64 {
-		return math.MaxInt64 / 64
+	count := func(layers int) float64 {
+		c := mc
+		c.Dtype, c.Layers = shapesOnly, layers
+		m, err := NewModel(c, rand.New(rand.NewPCG(0, 0))) // draws nothing
+		if err != nil {
+			return 0
+		}
+		var n float64
+		for _, p := range m.Params() {
+			size := 1.0
+			for _, d := range p.Shape() {
+				size *= float64(d)
+			}
+			n += size
+		}
+		return n
 	}
-	return int64(n)
+	var n float64
+	if mc.Layers <= 2 {
+		n = count(mc.Layers)
+	} else {
+		one, two := count(1), count(2)
+		n = one + float64(mc.Layers-1)*(two-one)
+	}
+	return int64(min(n, math.MaxInt64/64))
 }
 
 // evalRows returns how many examples of length t one evaluation graph of

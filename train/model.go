@@ -75,12 +75,6 @@ func NewModel(cfg ModelConfig, rng *rand.Rand) (*Model, error) {
 	return m, nil
 }
 
-// headParams counts the head's parameters: a [OutVocab, width] weight and
-// a bias.
-func headParams(mc ModelConfig, width float64) float64 {
-	return width*float64(mc.OutVocab) + float64(mc.OutVocab)
-}
-
 // Params lists every parameter: embedding, backbone, head.
 func (m *Model) Params() []*nn.Param {
 	ps := m.Embed.Params()

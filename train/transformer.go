@@ -108,20 +108,6 @@ func (c *TransformerConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embed
 	return emb, &TransformerBackbone{Pos: pos, Encoder: enc, dropout: mc.Dropout}, nil
 }
 
-func (c *TransformerConfig) params(mc ModelConfig) float64 {
-	D, F, L := float64(mc.DModel), float64(c.DFF), float64(mc.Layers)
-	n := float64(mc.InVocab)*D + headParams(mc, D)
-	if c.Positional == layers.Learned {
-		n += float64(mc.MaxLen) * D
-	}
-	layer := 4*(D*D+D) + D*F + F + F*D + D + 4*D // attention, feed-forward, two norms
-	n += L * layer
-	if c.Norm == layers.PreNorm {
-		n += 2 * D
-	}
-	return n
-}
-
 func (c *TransformerConfig) memory(mc ModelConfig, T int64) graphElems {
 	D, H, F, L := int64(mc.DModel), int64(c.Heads), int64(c.DFF), int64(mc.Layers)
 	var e graphElems
