@@ -50,8 +50,11 @@ func (c *GRUConfig) memory(mc ModelConfig, T int64) graphElems {
 	// step about thirty tensors of [D] or [3D] (the recurrent projection,
 	// the gate blocks sliced out, their sums, activations and products, the
 	// state carried through padding and the output); the layer's output.
+	// The backward pass adds, per step, the gradient of the step's slice
+	// of the input projection, as large as the whole projection [T,3D]:
+	// 3·T²·D per layer (see layers.GRU).
 	return graphElems{
-		perExample: L*(6*T*D+30*T*D+T*D) + T*D,
+		perExample: L*(6*T*D+30*T*D+T*D+3*T*T*D) + T*D,
 		dropout:    4 * (T*D + L*T*D),
 	}
 }
