@@ -265,7 +265,11 @@ func (t *Trainer) setup() error {
 			}
 		}
 	}
-	return t.openMetrics()
+	if err := t.openMetrics(); err != nil {
+		return err
+	}
+	t.probes, err = openProbes(t.dir, t.model, t.ds.Val, t.cfg.Seed, t.st.Step)
+	return err
 }
 
 func (t *Trainer) close() {
@@ -276,6 +280,7 @@ func (t *Trainer) close() {
 		lg.graph.Close()
 	}
 	t.eval.Close()
+	t.probes.close()
 	t.lock.release()
 }
 
@@ -292,6 +297,9 @@ func (t *Trainer) validate() error {
 	if err := t.logLine(map[string]any{
 		"step": t.st.Step, "eval_loss": m.Loss, "eval_token_accuracy": m.TokenAccuracy, "eval_sequence_accuracy": m.SequenceAccuracy,
 	}); err != nil {
+		return err
+	}
+	if err := t.probes.record(t.st.Step, m, t.eval, t.model); err != nil {
 		return err
 	}
 	t.progress.Eval(t.st.Step, m)

@@ -35,7 +35,8 @@ type Trainer struct {
 	heldOut  []byte  // a file run's held-out record, written at its start
 	st       state
 	metrics  *os.File
-	progress Progress // what a person watching sees; see SetProgress
+	probes   *probeRecorder // nil until setup, and for a model it cannot record
+	progress Progress       // what a person watching sees; see SetProgress
 }
 
 // New starts a fresh run of cfg in cfg.RunDir(), which is created if
