@@ -1,0 +1,99 @@
+package train
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/qkv-dev/qkv/nn"
+)
+
+// Inspection is what one input sequence does inside each attention layer
+// of a transformer: the queries and keys of every head and the weights
+// softmax(q_i·k_j/√d_k) they give.
+type Inspection struct {
+	Weights [][][][]float64 // [layer][head][query][key]
+	Q, K    [][][][]float64 // [layer][head][position][d_k]
+}
+
+// Inspect runs one input sequence through a graph of its own, built for
+// this call from the model's layers with the queries and keys read out
+// beside the weights; the training and evaluation graphs are untouched.
+// The input is checked as Predict checks each of its inputs. A model
+// without attention (an LSTM) gives an error wrapping ErrNoAttention.
+func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
+	m := e.model
+	if m.Encoder == nil {
+		return nil, fmt.Errorf("train: inspect: %w", ErrNoAttention)
+	}
+	if _, err := e.unscored(input); err != nil {
+		return nil, fmt.Errorf("train: inspect: %w", err)
+	}
+	t := len(input)
+	if _, err := evalRows(m.cfg, t, true, e.budget); err != nil {
+		return nil, err
+	}
+	g, err := nn.NewGraph(m.cfg.Dtype, false)
+	if err != nil {
+		return nil, err
+	}
+	ids, idv, err := g.Input("ids", 1, t)
+	if err != nil {
+		return nil, err
+	}
+	keep, keepv, err := g.Input("keep", 1, t)
+	if err != nil {
+		return nil, err
+	}
+	x, err := m.Embed.Forward(g, ids) // [1,T,D]
+	if err != nil {
+		return nil, err
+	}
+	if x, err = m.Pos.Forward(g, x); err != nil {
+		return nil, err
+	}
+	var outs []*G.Node // q, k, weights of each layer
+	for _, l := range m.Encoder.Layers {
+		q, k, err := l.QK(g, x) // [1,T,D] each
+		if err != nil {
+			return nil, err
+		}
+		var w *G.Node
+		if x, w, err = l.Forward(g, x, keep); err != nil { // [1,T,D], [1,H,T,T]
+			return nil, err
+		}
+		outs = append(outs, q, k, w)
+	}
+	prog, err := nn.Compile(g, nil, false, outs...)
+	if err != nil {
+		return nil, err
+	}
+	defer prog.Close()
+	in, ones := make([]float64, t), make([]float64, t)
+	for i, id := range input {
+		in[i], ones[i] = float64(id), 1
+	}
+	nn.FromFloat64s(idv, in)
+	nn.FromFloat64s(keepv, ones)
+	if err := prog.Run(); err != nil {
+		return nil, err
+	}
+	h := m.cfg.Heads
+	dk := m.cfg.DModel / h
+	ins := &Inspection{}
+	for l := range m.Encoder.Layers {
+		q, k := nn.ToFloat64s(prog.Output(3*l)), nn.ToFloat64s(prog.Output(3*l+1)) // [1,T,D]
+		w := nn.ToFloat64s(prog.Output(3*l + 2))                                  // [1,H,T,T]
+		ql, kl, wl := make([][][]float64, h), make([][][]float64, h), make([][][]float64, h)
+		for i := range h {
+			ql[i], kl[i], wl[i] = make([][]float64, t), make([][]float64, t), make([][]float64, t)
+			for p := range t {
+				ql[i][p] = q[p*h*dk+i*dk : p*h*dk+(i+1)*dk]
+				kl[i][p] = k[p*h*dk+i*dk : p*h*dk+(i+1)*dk]
+				wl[i][p] = w[(i*t+p)*t : (i*t+p+1)*t]
+			}
+		}
+		ins.Q, ins.K, ins.Weights = append(ins.Q, ql), append(ins.K, kl), append(ins.Weights, wl)
+	}
+	return ins, nil
+}
