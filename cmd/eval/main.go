@@ -68,6 +68,8 @@ func main() {
 type options struct {
 	ckpt, which, split, data, input, predict string
 	attentionPNG, curves, curvesOut          string
+	explore                                  string
+	inputs                                   inputList // every -input; only -explore takes more than one
 	length, n, show                          int
 	json, attention                          bool
 	set                                      map[string]bool // flags given on the command line
@@ -127,7 +129,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.length, "len", 0, "evaluate a generated task on sequences of exactly this length (longer than trained on)")
 	fs.IntVar(&o.n, "n", 0, "evaluate only the first N examples (with -len: generate N; 0: all; not with -input or -predict)")
 	fs.IntVar(&o.show, "show", 0, "print K examples with input, target and prediction, errors marked (not with -input or -predict)")
-	fs.StringVar(&o.input, "input", "", "run one sequence of space-separated `tokens` through the model")
+	fs.Var(&o.inputs, "input", "run one sequence of space-separated `tokens` through the model (with -explore: repeat for more)")
+	fs.StringVar(&o.explore, "explore", "", "write the attention explorer, one offline HTML `file`, for held-out examples or each -input")
 	fs.StringVar(&o.predict, "predict", "", "predict for each line of `file` (- for stdin): prints \"input TAB prediction\" a line, in order;\n# lines are skipped, blank lines give blank lines, text after a TAB is ignored")
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
 	fs.StringVar(&o.attentionPNG, "attention-png", "", "with -input: draw every head's attention weights as heat maps into `file`.png")
@@ -160,6 +163,15 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.ckpt == "" {
 		return o, errors.New("-ckpt DIR is required")
+	}
+	if o.set["explore"] {
+		return o, checkExploreFlags(o)
+	}
+	if len(o.inputs) > 1 {
+		return o, errors.New("give -input once (several only with -explore)")
+	}
+	if len(o.inputs) == 1 {
+		o.input = o.inputs[0]
 	}
 	for _, name := range []string{"data", "predict", "attention-png"} {
 		if o.set[name] && fs.Lookup(name).Value.String() == "" {
@@ -219,6 +231,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if o.curves != "" {
 		return redrawCurves(o.curves, o.curvesOut, stdout)
+	}
+	if o.explore != "" {
+		return writeExplorer(o, stdout, stderr)
 	}
 	if o.attentionPNG != "" {
 		if err := checkWritable("-attention-png", o.attentionPNG); err != nil {

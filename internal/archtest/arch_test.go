@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"data":               {},
 	"train":              {"nn", "layers", "optim", "data", "internal/gemm", "internal/vecf32"},
 	"cmd/train":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/gemm", "internal/vecf32"},
-	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/gemm", "internal/vecf32"},
+	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/explore", "internal/gemm", "internal/vecf32"},
 	"cmd/study":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/gemm", "internal/vecf32"},
 	"bench":              {"nn", "layers", "optim", "data", "train", "internal/gemm", "internal/vecf32"},
 	"bench/cmd/qkvbench": {"bench", "nn", "layers", "optim", "data", "train", "internal/gemm", "internal/vecf32"},
@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 // to the packages train is built on.
 var direct = map[string][]string{
 	"cmd/train": {"train", "data", "internal/cli"},
-	"cmd/eval":  {"train", "data", "internal/cli", "internal/heatmap"},
+	"cmd/eval":  {"train", "data", "internal/cli", "internal/heatmap", "internal/explore"},
 	"cmd/study": {"train", "data", "internal/cli", "internal/heatmap"},
 }
 

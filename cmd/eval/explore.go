@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/qkv-dev/qkv/internal/explore"
+	"github.com/qkv-dev/qkv/train"
+)
+
+// inputList is the -input flag: one sequence per use.
+type inputList []string
+
+func (l *inputList) String() string { return strings.Join(*l, " | ") }
+
+func (l *inputList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// checkExploreFlags rejects, beside -explore, any flag but -ckpt, -which
+// and -input: the page shows held-out examples or the inputs, nothing
+// else.
+func checkExploreFlags(o options) error {
+	if o.explore == "" {
+		return errors.New("-explore is empty: give a file name")
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.set)) {
+		switch name {
+		case "explore", "ckpt", "which", "input":
+		default:
+			return fmt.Errorf("-explore writes the explorer page for held-out examples or -input; it does not take -%s", name)
+		}
+	}
+	for _, in := range o.inputs {
+		toks := strings.Fields(in)
+		if len(toks) == 0 {
+			return errors.New("-input has no tokens")
+		}
+		if err := checkReserved(toks); err != nil {
+			return fmt.Errorf("-input: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeExplorer writes the explorer page of the checkpoint to o.explore,
+// atomically: the file is whole or not there.
+func writeExplorer(o options, stdout, stderr io.Writer) error {
+	if err := checkWritable("-explore", o.explore); err != nil {
+		return err
+	}
+	ck, err := train.OpenRun(o.ckpt, o.which, func(msg string) { fmt.Fprintln(stderr, "eval: "+msg) })
+	if err != nil {
+		return err
+	}
+	if o.set["which"] && filepath.Clean(ck.Dir) == filepath.Clean(o.ckpt) {
+		return fmt.Errorf("-which chooses among the checkpoints of a run directory; %s is a single checkpoint", o.ckpt)
+	}
+	in, _, err := ck.Vocabs()
+	if err != nil {
+		return err
+	}
+	var inputs [][]string
+	for _, s := range o.inputs {
+		toks := strings.Fields(s)
+		if _, unknown := in.Encode(toks); unknown > 0 {
+			fmt.Fprintf(stderr, "eval: %d unknown token(s) in -input %q read as <unk>\n", unknown, s)
+		}
+		inputs = append(inputs, toks)
+	}
+	al, err := exploreAlignment(ck)
+	if err != nil {
+		return err
+	}
+	page, err := explore.Build(ck, inputs, al)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := explore.Write(&b, page); err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(o.explore, b.Bytes(), 0o644); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return fmt.Errorf("-explore %s: %w", o.explore, unwrapPath(err))
+	}
+	history := "no training history (the run predates it)"
+	if page.History != nil {
+		history = fmt.Sprintf("training history of %d steps", len(page.History.Steps))
+	}
+	_, err = fmt.Fprintf(stdout, "wrote %s (%d KiB): %d examples, %s; open it in a browser\n", o.explore, (b.Len()+1023)/1024, len(page.Examples), history)
+	return err
+}
+
+// exploreAlignment scores the heads over the test split as qkv-eval does
+// (measureAlignment), or gives nil where there is no score to give.
+func exploreAlignment(ck *train.Checkpoint) (*explore.Alignment, error) {
+	if ck.Model.LSTM != nil || ck.Config.Data != "" {
+		return nil, nil
+	}
+	exs, err := ck.HeldOut(train.SplitTest, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	ev := train.NewEvaluator(ck.Model)
+	defer ev.Close()
+	al, err := measureAlignment(ev, ck.Config, exs)
+	if err != nil || al == nil {
+		return nil, err
+	}
+	return &explore.Alignment{Split: train.SplitTest, Scores: al.Scores, Chance: al.Chance, Positions: al.Positions}, nil
+}
