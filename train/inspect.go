@@ -83,7 +83,7 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	ins := &Inspection{}
 	for l := range m.Encoder.Layers {
 		q, k := nn.ToFloat64s(prog.Output(3*l)), nn.ToFloat64s(prog.Output(3*l+1)) // [1,T,D]
-		w := nn.ToFloat64s(prog.Output(3*l + 2))                                  // [1,H,T,T]
+		w := nn.ToFloat64s(prog.Output(3*l + 2))                                   // [1,H,T,T]
 		ql, kl, wl := make([][][]float64, h), make([][][]float64, h), make([][][]float64, h)
 		for i := range h {
 			ql[i], kl[i], wl[i] = make([][]float64, t), make([][]float64, t), make([][]float64, t)
