@@ -16,6 +16,14 @@ type Inspection struct {
 	Q, K    [][][][]float64 // [layer][head][position][d_k]
 }
 
+// HasAttention reports whether m's backbone computes attention weights,
+// as a transformer's does; for the others (the LSTM) GradientProbe
+// measures what plays their part.
+func (m *Model) HasAttention() bool {
+	_, ok := m.Backbone.(*TransformerBackbone)
+	return ok
+}
+
 // Inspect runs one input sequence through a graph of its own, built for
 // this call from the model's layers with the queries and keys read out
 // beside the weights; the training and evaluation graphs are untouched.
@@ -23,7 +31,8 @@ type Inspection struct {
 // without attention (an LSTM) gives an error wrapping ErrNoAttention.
 func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	m := e.model
-	if m.Encoder == nil {
+	tb, ok := m.Backbone.(*TransformerBackbone)
+	if !ok {
 		return nil, fmt.Errorf("train: inspect: %w", ErrNoAttention)
 	}
 	if _, err := e.unscored(input); err != nil {
@@ -33,7 +42,7 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	if _, err := evalRows(m.cfg, t, true, e.budget); err != nil {
 		return nil, err
 	}
-	g, err := nn.NewGraph(m.cfg.Dtype, false)
+	g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +58,11 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if x, err = m.Pos.Forward(g, x); err != nil {
+	if x, err = tb.Pos.Forward(g, x); err != nil {
 		return nil, err
 	}
 	var outs []*G.Node // q, k, weights of each layer
-	for _, l := range m.Encoder.Layers {
+	for _, l := range tb.Encoder.Layers {
 		q, k, err := l.QK(g, x) // [1,T,D] each
 		if err != nil {
 			return nil, err
@@ -81,7 +90,7 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	h := m.cfg.Heads
 	dk := m.cfg.DModel / h
 	ins := &Inspection{}
-	for l := range m.Encoder.Layers {
+	for l := range tb.Encoder.Layers {
 		q, k := nn.ToFloat64s(prog.Output(3*l)), nn.ToFloat64s(prog.Output(3*l+1)) // [1,T,D]
 		w := nn.ToFloat64s(prog.Output(3*l + 2))                                   // [1,H,T,T]
 		ql, kl, wl := make([][][]float64, h), make([][][]float64, h), make([][][]float64, h)

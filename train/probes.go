@@ -173,7 +173,7 @@ func openProbes(dir string, m *Model, val []data.Example, seed uint64, step int)
 		return nil, nil
 	}
 	r.header = ProbeHeader{Format: ProbeFormat, Version: 1, Kind: ProbeAttention, Layers: cfg.Layers, Heads: cfg.Heads}
-	if m.LSTM != nil {
+	if !m.HasAttention() {
 		if cfg.Kind != data.Tagging {
 			return nil, nil
 		}

@@ -108,7 +108,7 @@ func writeExplorer(o options, stdout, stderr io.Writer) error {
 // exploreAlignment scores the heads over the test split as qkv-eval does
 // (measureAlignment), or gives nil where there is no score to give.
 func exploreAlignment(ck *train.Checkpoint) (*explore.Alignment, error) {
-	if ck.Model.LSTM != nil || ck.Config.Data != "" {
+	if !ck.Model.HasAttention() || ck.Config.Data != "" {
 		return nil, nil
 	}
 	exs, err := ck.HeldOut(train.SplitTest, 0, 0)

@@ -29,7 +29,7 @@ func Build(ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error
 		Title: fmt.Sprintf("qkv explorer: %s, step %d", ck.Config.Name(), ck.Step()), Checkpoint: ck.Dir, Step: ck.Step(), Task: ck.Config.Name(),
 		Kind: train.ProbeAttention, Layers: mc.Layers, Heads: mc.Heads, DK: mc.DModel / mc.Heads, Alignment: al,
 	}
-	if ck.Model.LSTM != nil {
+	if !ck.Model.HasAttention() {
 		if mc.Kind != data.Tagging {
 			return nil, errors.New("explore: an LSTM classifier has no gradient saliency to show (it needs a loss at every position)")
 		}
