@@ -240,87 +240,123 @@
   let headKey = '';
   /** @type {SVGElement | null} */
   let headSvg = null;
-  /** @type {SVGLineElement[][]} lines by head, (i, j) at i·T + j */
-  let headLines = [];
 
   /** @param {string[]} tokens */
   function tokenWidth(tokens) {
     return Math.max(40, ...tokens.map((t) => t.length * 8 + 12));
   }
 
-  /** Rebuilds the head view's elements for the example, layer and heads. */
+  /** @param {string} s @returns {string} s with the characters markup gives meaning to escaped */
+  function esc(s) {
+    return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  }
+
+  /** Whether the hover hides line i→j. @param {number} i @param {number} j */
+  function hidden(i, j) {
+    const hv = state.hover;
+    return !!hv && (hv.side === 'left' ? hv.index !== i : hv.index !== j);
+  }
+
+  // What the head view's lines show now, so that an update that changes
+  // nothing redraws nothing.
+  let headShown = '';
+
+  /**
+   * The markup of the head view's lines: for each selected head, one path
+   * per opacity level b/255 (a display shows no finer step), holding every
+   * line i→j whose weight rounds to it. A few hundred paths draw thousands
+   * of lines far faster than an element each.
+   * @param {number} tw the width of the token column
+   */
+  function linesMarkup(tw) {
+    const t = page.examples[state.ex].tokens.length;
+    const w = weightsAt(state.ex, state.step);
+    const out = [];
+    for (let h = 0; h < page.heads; h++) {
+      out.push(`<g data-head="${h}" stroke="${colour(h)}" stroke-width="2" fill="none">`);
+      if (state.heads.has(h)) {
+        const base = (state.layer * page.heads + h) * t * t;
+        /** @type {string[][]} */
+        const levels = Array.from({ length: 256 }, () => []);
+        for (let i = 0; i < t; i++) {
+          for (let j = 0; j < t; j++) {
+            const b = hidden(i, j) ? 0 : Math.round(255 * Math.min(1, Math.max(0, w[base + i * t + j])));
+            if (b > 0) levels[b].push(`M${tw} ${(i + 1) * rowH + 5}L${tw + colGap} ${(j + 1) * rowH + 5}`);
+          }
+        }
+        levels.forEach((segs, b) => {
+          if (segs.length > 0) out.push(`<path stroke-opacity="${b / 255}" d="${segs.join('')}"/>`);
+        });
+      }
+      out.push('</g>');
+    }
+    return out.join('');
+  }
+
+  /** Rebuilds the head view for the example, layer and heads. */
   function buildHeadView() {
-    const e = page.examples[state.ex];
-    const tokens = e.tokens;
+    const tokens = page.examples[state.ex].tokens;
     const t = tokens.length;
     const tw = tokenWidth(tokens);
     const width = 2 * tw + colGap;
     const height = (t + 1) * rowH + 10;
-    const svg = svgEl('svg', { xmlns: svgNS, id: 'head-view', width, height, viewBox: `0 0 ${width} ${height}` });
-    svg.appendChild(svgEl('rect', { x: 0, y: 0, width, height, fill: '#fff' }));
-    const left = saliency ? 'output' : 'query';
-    const right = saliency ? 'input' : 'key';
-    svg.appendChild(svgEl('text', { x: tw - 4, y: 12, 'text-anchor': 'end', fill: '#777' }, left));
-    svg.appendChild(svgEl('text', { x: tw + colGap + 4, y: 12, fill: '#777' }, right));
-    const lines = svgEl('g', { class: 'lines' });
-    svg.appendChild(lines);
-    headLines = [];
-    for (let h = 0; h < page.heads; h++) {
-      const g = svgEl('g', { 'data-head': h, stroke: colour(h), 'stroke-width': 2 });
-      /** @type {SVGLineElement[]} */
-      const hl = [];
-      if (state.heads.has(h)) {
-        for (let i = 0; i < t; i++) {
-          for (let j = 0; j < t; j++) {
-            const line = /** @type {SVGLineElement} */ (svgEl('line', {
-              x1: tw, y1: (i + 1) * rowH + 5, x2: tw + colGap, y2: (j + 1) * rowH + 5, 'data-i': i, 'data-j': j,
-            }));
-            g.appendChild(line);
-            hl.push(line);
-          }
-        }
-      }
-      headLines.push(hl);
-      lines.appendChild(g);
-    }
+    const out = [`<svg xmlns="${svgNS}" id="head-view" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-token-width="${tw}">`,
+      `<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`,
+      `<text x="${tw - 4}" y="12" text-anchor="end" fill="#777">${saliency ? 'output' : 'query'}</text>`,
+      `<text x="${tw + colGap + 4}" y="12" fill="#777">${saliency ? 'input' : 'key'}</text>`,
+      `<g class="lines">${linesMarkup(tw)}</g>`];
     for (const [side, x, anchor] of /** @type {[string, number, string][]} */ ([['left', tw - 4, 'end'], ['right', tw + colGap + 4, 'start']])) {
       tokens.forEach((tok, i) => {
-        const txt = svgEl('text', { class: 'token', x, y: (i + 1) * rowH + 9, 'text-anchor': anchor, 'data-side': side, 'data-index': i }, tok);
-        txt.addEventListener('mouseenter', () => { state.hover = { side, index: i }; updateHeadView(); });
-        txt.addEventListener('mouseleave', () => { state.hover = null; updateHeadView(); });
-        if (side === 'left' && !saliency) {
-          txt.addEventListener('click', () => { state.query = i; render(); });
-        }
-        svg.appendChild(txt);
+        out.push(`<text class="token" x="${x}" y="${(i + 1) * rowH + 9}" text-anchor="${anchor}" data-side="${side}" data-index="${i}">${esc(tok)}</text>`);
       });
     }
-    headBox.replaceChildren(svg);
-    headSvg = svg;
+    out.push('</svg>');
+    headBox.innerHTML = out.join('');
+    headSvg = /** @type {SVGElement} */ (headBox.firstElementChild);
+    headShown = shownKey();
   }
 
-  /** Sets every drawn line's opacity to its weight, hiding those the hover excludes. */
-  function updateHeadView() {
-    const e = page.examples[state.ex];
-    const t = e.tokens.length;
-    const w = weightsAt(state.ex, state.step);
+  /** The state the head view's lines depend on, beyond what a rebuild does. */
+  function shownKey() {
     const hv = state.hover;
-    for (let h = 0; h < page.heads; h++) {
-      const base = (state.layer * page.heads + h) * t * t;
-      const hl = headLines[h];
-      for (let n = 0; n < hl.length; n++) {
-        const i = Math.floor(n / t);
-        const j = n % t;
-        const shown = !hv || (hv.side === 'left' ? hv.index === i : hv.index === j);
-        hl[n].setAttribute('stroke-opacity', shown ? String(w[base + n]) : '0');
-      }
+    return `${state.step}/${hv ? hv.side + hv.index : ''}`;
+  }
+
+  // One listener each for the tokens of whatever head view is drawn.
+  headBox.addEventListener('mouseover', (ev) => {
+    const txt = /** @type {Element} */ (ev.target);
+    if (!txt.classList || !txt.classList.contains('token')) return;
+    state.hover = { side: txt.getAttribute('data-side') || '', index: Number(txt.getAttribute('data-index')) };
+    updateHeadView();
+  });
+  headBox.addEventListener('mouseout', (ev) => {
+    const txt = /** @type {Element} */ (ev.target);
+    if (!txt.classList || !txt.classList.contains('token')) return;
+    state.hover = null;
+    updateHeadView();
+  });
+  headBox.addEventListener('click', (ev) => {
+    const txt = /** @type {Element} */ (ev.target);
+    if (saliency || !txt.classList || !txt.classList.contains('token') || txt.getAttribute('data-side') !== 'left') return;
+    state.query = Number(txt.getAttribute('data-index'));
+    render();
+  });
+
+  /** Redraws the lines if the step or hover changed, and marks the active tokens. */
+  function updateHeadView() {
+    if (!headSvg) return;
+    const key = shownKey();
+    if (key !== headShown) {
+      const g = headSvg.querySelector('g.lines');
+      if (g) g.innerHTML = linesMarkup(Number(headSvg.getAttribute('data-token-width')));
+      headShown = key;
     }
-    if (headSvg) {
-      for (const txt of headSvg.querySelectorAll('text.token')) {
-        const side = txt.getAttribute('data-side');
-        const i = Number(txt.getAttribute('data-index'));
-        const active = (hv && hv.side === side && hv.index === i) || (!saliency && side === 'left' && i === state.query);
-        txt.classList.toggle('active', !!active);
-      }
+    const hv = state.hover;
+    for (const txt of headSvg.querySelectorAll('text.token')) {
+      const side = txt.getAttribute('data-side');
+      const i = Number(txt.getAttribute('data-index'));
+      const active = (hv && hv.side === side && hv.index === i) || (!saliency && side === 'left' && i === state.query);
+      txt.classList.toggle('active', !!active);
     }
   }
 
@@ -388,17 +424,36 @@
     ctx.globalAlpha = 1;
   }
 
+  // The example and step the thumbnails show, and the drawing under way.
+  let thumbsShown = '';
+  let thumbJob = 0;
+
+  /**
+   * Redraws the thumbnails when the example or step changed, a budget of
+   * lines per frame: a small model at once, a large one over a few frames
+   * so that no frame is long. A newer redraw supersedes one under way.
+   */
   function updateModelView() {
+    thumbs.forEach((c, n) => {
+      c.classList.toggle('selected', Math.floor(n / page.heads) === state.layer && state.heads.has(n % page.heads));
+    });
+    const key = `${state.ex}/${state.step}`;
+    if (key === thumbsShown) return;
+    thumbsShown = key;
     const t = page.examples[state.ex].tokens.length;
     const w = weightsAt(state.ex, state.step);
-    thumbs.forEach((c, n) => {
-      const l = Math.floor(n / page.heads);
-      const h = n % page.heads;
-      const ctx = c.getContext('2d');
-      if (!ctx) return;
-      drawThumb(ctx, w, (l * page.heads + h) * t * t, t, thumb, colour(h));
-      c.classList.toggle('selected', l === state.layer && state.heads.has(h));
-    });
+    const job = ++thumbJob;
+    const perFrame = Math.max(1, Math.floor(40000 / (t * t)));
+    let n = 0;
+    const draw = () => {
+      if (job !== thumbJob) return;
+      for (const stop = Math.min(thumbs.length, n + perFrame); n < stop; n++) {
+        const ctx = thumbs[n].getContext('2d');
+        if (ctx) drawThumb(ctx, w, n * t * t, t, thumb, colour(n % page.heads));
+      }
+      if (n < thumbs.length) requestAnimationFrame(draw);
+    };
+    draw();
   }
 
   // ---- Q·K view -------------------------------------------------------------
@@ -419,6 +474,10 @@
     return state.heads.size === 1 ? [...state.heads][0] : state.head;
   }
 
+  /**
+   * Draws the Q·K view as one piece of markup. Each cell carries its value
+   * in data-v; hovering a cell shows it in the readout line.
+   */
   function buildQKView() {
     if (!qkBox) return;
     const e = page.examples[state.ex];
@@ -445,44 +504,49 @@
     const block = dk * cell + 16;
     const x0 = tw + 8;
     const xScore = x0 + 2 * block;
-    const width = xScore + 240;
-    const height = (t + 3) * (cell + 4) + 20;
-    const svg = svgEl('svg', { xmlns: svgNS, id: 'qk-view', width, height, viewBox: `0 0 ${width} ${height}`, 'data-layer': l, 'data-head': h, 'data-query': i });
-    svg.appendChild(svgEl('rect', { x: 0, y: 0, width, height, fill: '#fff' }));
-    const rowY = (/** @type {number} */ r) => 16 + r * (cell + 4);
-    svg.appendChild(svgEl('text', { x: 4, y: rowY(0) + 10 }, `layer ${l}, head ${h}, query ${i} “${e.tokens[i]}”`));
-    svg.appendChild(svgEl('text', { x: tw, y: rowY(1) + 10, 'text-anchor': 'end' }, 'q_i'));
-    for (let d = 0; d < dk; d++) {
-      const r = svgEl('rect', { x: x0 + d * cell, y: rowY(1), width: cell - 1, height: cell, fill: diverging(qi[d], scale), class: 'q' });
-      r.appendChild(svgEl('title', {}, `q_${i}[${d}] = ${qi[d]}`));
-      svg.appendChild(r);
-    }
-    svg.appendChild(svgEl('text', { x: x0, y: rowY(2) + 10, fill: '#777' }, 'k_j'));
-    svg.appendChild(svgEl('text', { x: x0 + block, y: rowY(2) + 10, fill: '#777' }, 'q_i ⊙ k_j'));
-    svg.appendChild(svgEl('text', { x: xScore, y: rowY(2) + 10, fill: '#777' }, 'q·k/√d_k'));
-    svg.appendChild(svgEl('text', { x: xScore + 80, y: rowY(2) + 10, fill: '#777' }, 'weight'));
+    const width = Math.max(xScore + 240, 420);
+    const rowY = (/** @type {number} */ r) => 32 + r * (cell + 4);
+    const height = rowY(t + 3) + 4;
+    /** @param {number} x @param {number} y @param {string} fill @param {string} label */
+    const rect = (x, y, fill, label) => `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell}" fill="${fill}" data-v="${esc(label)}"/>`;
+    const out = [`<svg xmlns="${svgNS}" id="qk-view" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-layer="${l}" data-head="${h}" data-query="${i}">`,
+      `<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`,
+      `<text x="4" y="12">layer ${l}, head ${h}, query ${i} “${esc(e.tokens[i])}”</text>`,
+      `<text x="4" y="26" fill="#777" class="readout">hover a cell for its value</text>`,
+      `<text x="${tw}" y="${rowY(1) + 10}" text-anchor="end">q_i</text>`];
+    for (let d = 0; d < dk; d++) out.push(rect(x0 + d * cell, rowY(1), diverging(qi[d], scale), `q_${i}[${d}] = ${qi[d]}`));
+    out.push(`<text x="${x0}" y="${rowY(2) + 10}" fill="#777">k_j</text>`,
+      `<text x="${x0 + block}" y="${rowY(2) + 10}" fill="#777">q_i ⊙ k_j</text>`,
+      `<text x="${xScore}" y="${rowY(2) + 10}" fill="#777">q·k/√d_k</text>`,
+      `<text x="${xScore + 80}" y="${rowY(2) + 10}" fill="#777">weight</text>`);
     for (let j = 0; j < t; j++) {
       const y = rowY(j + 3);
       const kj = at(k, j);
-      svg.appendChild(svgEl('text', { x: tw, y: y + 10, 'text-anchor': 'end' }, e.tokens[j]));
+      out.push(`<text x="${tw}" y="${y + 10}" text-anchor="end">${esc(e.tokens[j])}</text>`);
       let dot = 0;
       for (let d = 0; d < dk; d++) {
         const p = qi[d] * kj[d];
         dot += p;
-        const rk = svgEl('rect', { x: x0 + d * cell, y, width: cell - 1, height: cell, fill: diverging(kj[d], scale) });
-        rk.appendChild(svgEl('title', {}, `k_${j}[${d}] = ${kj[d]}`));
-        svg.appendChild(rk);
-        const rp = svgEl('rect', { x: x0 + block + d * cell, y, width: cell - 1, height: cell, fill: diverging(p, pscale) });
-        rp.appendChild(svgEl('title', {}, `q_${i}[${d}]·k_${j}[${d}] = ${p}`));
-        svg.appendChild(rp);
+        out.push(rect(x0 + d * cell, y, diverging(kj[d], scale), `k_${j}[${d}] = ${kj[d]}`),
+          rect(x0 + block + d * cell, y, diverging(p, pscale), `q_${i}[${d}]·k_${j}[${d}] = ${p}`));
       }
       const score = dot / Math.sqrt(dk);
       const wt = w[((l * page.heads + h) * t + i) * t + j];
-      svg.appendChild(svgEl('text', { x: xScore, y: y + 10, class: 'score', 'data-j': j }, fmt(score)));
-      svg.appendChild(svgEl('rect', { x: xScore + 80, y, width: Math.max(0.5, wt * 100), height: cell, fill: colour(h), class: 'weight', 'data-j': j, 'data-weight': wt }));
-      svg.appendChild(svgEl('text', { x: xScore + 186, y: y + 10 }, fmt(wt)));
+      out.push(`<text x="${xScore}" y="${y + 10}" class="score" data-j="${j}">${fmt(score)}</text>`,
+        `<rect x="${xScore + 80}" y="${y}" width="${Math.max(0.5, wt * 100)}" height="${cell}" fill="${colour(h)}" class="weight" data-j="${j}" data-weight="${wt}"/>`,
+        `<text x="${xScore + 186}" y="${y + 10}">${fmt(wt)}</text>`);
     }
-    qkBox.replaceChildren(svg);
+    out.push('</svg>');
+    qkBox.innerHTML = out.join('');
+  }
+
+  if (qkBox) {
+    qkBox.addEventListener('mouseover', (ev) => {
+      const cellEl = /** @type {Element} */ (ev.target);
+      const v = cellEl.getAttribute && cellEl.getAttribute('data-v');
+      const readout = qkBox.querySelector('.readout');
+      if (v && readout) readout.textContent = v;
+    });
   }
 
   // ---- Summary ----------------------------------------------------------------
@@ -582,6 +646,7 @@
     if (mk !== modelKey) {
       buildModelView();
       modelKey = mk;
+      thumbsShown = '';
     }
     updateModelView();
     const qk = `${state.ex}/${state.layer}/${qkHead()}/${state.query}`;
