@@ -203,27 +203,31 @@
 
   /**
    * A view's section: a heading with its export buttons, then its content.
-   * @param {string} id @param {string} title @param {string} note
+   * @param {string} id @param {string} title @param {string} note @param {HTMLElement} [parent]
    */
-  function section(id, title, note) {
+  function section(id, title, note, parent = body) {
+    const wrap = el('div', { class: 'section' });
+    parent.appendChild(wrap);
     const h = el('h2', {}, title);
     for (const format of ['svg', 'png']) {
       const b = el('button', { 'data-export': id, 'data-format': format }, format.toUpperCase());
       b.addEventListener('click', () => { download(id, format); });
       h.appendChild(b);
     }
-    body.appendChild(h);
-    body.appendChild(el('div', { class: 'note' }, note));
+    wrap.appendChild(h);
+    wrap.appendChild(el('div', { class: 'note' }, note));
     const box = el('div', { class: 'views', id: id + '-box' });
-    body.appendChild(box);
+    wrap.appendChild(box);
     return box;
   }
 
   const what = saliency ? 'saliency' : 'attention';
+  const row = el('div', { class: 'row' });
+  body.appendChild(row);
   const headBox = section('head-view', 'Head view',
     saliency ? 'Lines from each output position (left) to the inputs (right) its loss draws gradient from; opacity is the saliency. Hover a token to isolate its lines.'
-      : 'Lines from each query token (left) to the keys it attends to (right), a colour per head; opacity is the weight. Hover a token to isolate its lines; click a left token to pick the Q·K view’s query.');
-  const modelBox = section('model-view', 'Model view', `Every layer (rows) and head (columns) of the ${what}. Click one to show it in the head view.`);
+      : 'Lines from each query token (left) to the keys it attends to (right), a colour per head; opacity is the weight. Hover a token to isolate its lines; click a left token to pick the Q·K view’s query.', row);
+  const modelBox = section('model-view', 'Model view', `Every layer (rows) and head (columns) of the ${what}. Click one to show it in the head view.`, row);
   const qkBox = saliency ? null : section('qk-view', 'Q·K view',
     'For the chosen layer, head (the single selected head, else the first) and query position i: q_i, each key k_j, their element-wise product, the score q_i·k_j/√d_k and qkv’s softmax weight. At the checkpoint.');
   body.appendChild(el('h2', {}, 'Per head'));
