@@ -194,6 +194,11 @@ func openProbes(dir string, m *Model, val []data.Example, seed uint64, step int)
 	head = append(head, '\n')
 	kept := slices.Clone(head)
 	path := filepath.Join(dir, ProbesFile)
+	// A kill mid-replace leaves a temporary file; qkv made it, so it goes.
+	stale, _ := filepath.Glob(filepath.Join(dir, "."+ProbesFile+".tmp-*"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
 	if old, err := os.ReadFile(path); err == nil && step > 0 && bytes.HasPrefix(old, head) {
 		size := r.header.RecordSize()
 		for rest := old[len(head):]; len(rest) >= size; rest = rest[size:] {
@@ -205,7 +210,7 @@ func openProbes(dir string, m *Model, val []data.Example, seed uint64, step int)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, r.fail(err)
 	}
-	if err := writeDurable(path, kept); err != nil {
+	if err := replaceFile(path, kept); err != nil {
 		return nil, r.fail(err)
 	}
 	if r.f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
@@ -213,6 +218,33 @@ func openProbes(dir string, m *Model, val []data.Example, seed uint64, step int)
 	}
 	r.buf = make([]byte, 0, r.header.RecordSize())
 	return r, nil
+}
+
+// replaceFile replaces path with b through a temporary file and a rename,
+// so that a killed process leaves the old file or the new, never a torn
+// one. Unlike writeDurable it does not fsync: the records appended after
+// it are not synced either, so the history is exact across kills (which
+// keep the page cache) and best effort across a machine's crash, and a
+// run's start waits for no disk.
+func replaceFile(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err == nil {
+		_, err = f.Write(b)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	return nil
 }
 
 // fail releases what openProbes made and wraps err.
