@@ -19,7 +19,8 @@
 #       -batch B -steps S -log-every S/10 -eval-every S -save-every S -out DIR
 #
 # (fixed-length batches; validation, a checkpoint and the test set at the
-# end only) against bench/torch_train.py, its PyTorch twin, and against
+# end only) against bench/torch_train.py, its PyTorch twin (which evaluates
+# in batches as large as qkv-train's: qkvbench -eval-batch), and against
 # qkvbench's training step for SECONDS, in ROUNDS rounds (default 5) whose
 # order rotates. Throughput is read from each run's metrics.jsonl: the
 # steps of every logging window but the first (graph building, warm-up)
@@ -125,7 +126,8 @@ cli() {
 	declare -A steps=([default]=${STEPS_default:-3000} [small]=${STEPS_small:-600} [large]=${STEPS_large:-40})
 	for size in $SIZES; do
 		read -r d h l f t b <<<"${dims[$size]}"
-		local s=${steps[$size]}
+		local s=${steps[$size]} eb
+		eb=$("$work/qkvbench" -size "$size" -eval-batch)
 		echo "$size (d_model $d, heads $h, layers $l, d_ff $f, length $t, batch $b; $s steps):" >&2
 		for round in $(seq "$ROUNDS"); do
 			local order=(qkv torch bench)
@@ -142,7 +144,7 @@ cli() {
 					throughput "$work/run" >>"$work/qkv-$size.tps"
 					;;
 				torch)
-					timed "torch-$size" $PY bench/torch_train.py --size "$size" --steps "$s" --log-every $((s / 10)) --out "$work/run"
+					timed "torch-$size" $PY bench/torch_train.py --size "$size" --steps "$s" --log-every $((s / 10)) --eval-batch "$eb" --out "$work/run"
 					throughput "$work/run" >>"$work/torch-$size.tps"
 					;;
 				bench)

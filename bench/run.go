@@ -94,6 +94,29 @@ func NewRun(s Size, dtype string, training bool) (*Run, error) {
 	return r, nil
 }
 
+// EvalBatch returns the number of sequences qkv-train's validation runs
+// through its graph at once at size s, float32: as many as fit
+// train.EvalMemory by train.GraphBytes, at most 250 (the rule of
+// train.Evaluator). bench/torch_train.py evaluates in batches of the same
+// size, so that the two programs' memory compares like with like.
+func EvalBatch(s Size) (int, error) {
+	cfg := train.Default()
+	cfg.Task = "copy"
+	cfg.MinLen, cfg.Len = s.Len, s.Len
+	cfg.DModel, cfg.Heads, cfg.Layers, cfg.DFF, cfg.Batch = s.DModel, s.Heads, s.Layers, s.DFF, s.Batch
+	if err := cfg.Validate(); err != nil {
+		return 0, err
+	}
+	ds, err := train.NewDataset(cfg)
+	if err != nil {
+		return 0, err
+	}
+	mc := train.ModelConfig{Kind: ds.Kind, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), MaxLen: ds.MaxLen, Architecture: cfg.Architecture}
+	fixed := train.GraphBytes(mc, 0, s.Len, false)
+	per := train.GraphBytes(mc, 1, s.Len, false) - fixed
+	return int(min(250, (train.EvalMemory-fixed)/per)), nil
+}
+
 // Step loads the next batch and runs one training step (forward, backward,
 // clipping, AdamW) or one forward pass, returning the tokens it processed.
 func (r *Run) Step() (int, error) {

@@ -13,8 +13,9 @@ qkv's defaults (betas 0.9 and 0.99, eps 1e-8, no weight decay) under qkv's
 cosine schedule (linear warmup over min(100, S/10) steps, decay to 1e-5),
 gradient clipping at 1; a line of metrics.jsonl every N steps with the
 window's tokens/s, computed as qkv computes it; at the end the validation
-set (500 examples) evaluated in batches of up to 250, a checkpoint of the
-weights and optimizer state, and the test set (1000 examples).
+set (500 examples), a checkpoint of the weights and optimizer state, and
+the test set (1000 examples), evaluated in batches of --eval-batch
+(compare.sh gives qkv-train's own, from qkvbench -eval-batch).
 
     OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE \\
         /usr/bin/python3 bench/torch_train.py --size small --steps 600 --out /tmp/run

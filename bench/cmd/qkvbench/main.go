@@ -29,12 +29,21 @@ func run(args []string) error {
 	seconds := fs.Float64("seconds", 10, "how long to measure, after warm-up")
 	warmup := fs.Int("warmup", 5, "steps run before measuring")
 	dtype := fs.String("dtype", "float32", "float32 or float64")
+	evalBatch := fs.Bool("eval-batch", false, "print the batch qkv-train validates the size in, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	s, err := bench.SizeNamed(*size)
 	if err != nil {
 		return err
+	}
+	if *evalBatch {
+		n, err := bench.EvalBatch(s)
+		if err != nil {
+			return err
+		}
+		fmt.Println(n)
+		return nil
 	}
 	if *mode != "train" && *mode != "forward" {
 		return fmt.Errorf("unknown mode %q (want train or forward)", *mode)
