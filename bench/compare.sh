@@ -126,7 +126,8 @@ cli() {
 	declare -A steps=([default]=${STEPS_default:-3000} [small]=${STEPS_small:-600} [large]=${STEPS_large:-40})
 	for size in $SIZES; do
 		read -r d h l f t b <<<"${dims[$size]}"
-		local s=${steps[$size]} eb
+		local s=${steps[$size]} eb le
+		le=$((s >= 20 ? s / 10 : 2))
 		eb=$("$work/qkvbench" -size "$size" -eval-batch)
 		echo "$size (d_model $d, heads $h, layers $l, d_ff $f, length $t, batch $b; $s steps):" >&2
 		for round in $(seq "$ROUNDS"); do
@@ -140,11 +141,11 @@ cli() {
 				case $who in
 				qkv)
 					timed "qkv-$size" "$work/qkv-train" -task copy -len "$t" -min-len "$t" -d-model "$d" -heads "$h" -layers "$l" -d-ff "$f" \
-						-batch "$b" -steps "$s" -log-every $((s / 10)) -eval-every "$s" -save-every "$s" -out "$work/run"
+						-batch "$b" -steps "$s" -log-every "$le" -eval-every "$s" -save-every "$s" -out "$work/run"
 					throughput "$work/run" >>"$work/qkv-$size.tps"
 					;;
 				torch)
-					timed "torch-$size" $PY bench/torch_train.py --size "$size" --steps "$s" --log-every $((s / 10)) --eval-batch "$eb" --out "$work/run"
+					timed "torch-$size" $PY bench/torch_train.py --size "$size" --steps "$s" --log-every "$le" --eval-batch "$eb" --out "$work/run"
 					throughput "$work/run" >>"$work/torch-$size.tps"
 					;;
 				bench)
