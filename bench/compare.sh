@@ -159,23 +159,21 @@ cli() {
 				"qkvbench $(tail -1 "$work/bench-$size.tps") ($(($(tail -1 "$work/bench-$size.rss") / 1024)) MB)" >&2
 		done
 	done
-	printf '\n| size | qkv-train tokens/s | PyTorch tokens/s | qkv-train/PyTorch | worst round | best round | qkv-train peak RSS | PyTorch peak RSS | qkvbench tokens/s | qkv-train/qkvbench | qkvbench peak RSS |\n'
-	printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
-	for size in $SIZES; do
-		paste -d' ' "$work/qkv-$size.tps" "$work/torch-$size.tps" "$work/bench-$size.tps" >"$work/$size.rounds"
-		q=$(cut -d' ' -f1 "$work/$size.rounds" | median)
-		p=$(cut -d' ' -f2 "$work/$size.rounds" | median)
-		bn=$(cut -d' ' -f3 "$work/$size.rounds" | median)
-		r=$(awk '{print $1 / $2}' "$work/$size.rounds" | median)
-		rmin=$(awk '{print $1 / $2}' "$work/$size.rounds" | sort -g | head -1)
-		rmax=$(awk '{print $1 / $2}' "$work/$size.rounds" | sort -g | tail -1)
-		qb=$(awk '{print $1 / $3}' "$work/$size.rounds" | median)
-		qr=$(sort -n "$work/qkv-$size.rss" | tail -1)
-		pr=$(sort -n "$work/torch-$size.rss" | tail -1)
-		br=$(sort -n "$work/bench-$size.rss" | tail -1)
-		awk -v s="$size" -v q="$q" -v p="$p" -v r="$r" -v rmin="$rmin" -v rmax="$rmax" -v bn="$bn" -v qb="$qb" -v qr="$qr" -v pr="$pr" -v br="$br" 'BEGIN {
-			printf "| %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f MB | %.0f MB | %.0f | %.2f | %.0f MB |\n", s, q, p, r, rmin, rmax, qr / 1024, pr / 1024, bn, qb, br / 1024 }'
-	done
+	$PY - "$work" "$ROUNDS" $SIZES <<-'EOF'
+		import statistics, sys
+		work, rounds, sizes = sys.argv[1], sys.argv[2], sys.argv[3:]
+		def nums(name):
+		    return [float(l) for l in open(f"{work}/{name}") if l.strip()]
+		print("\n| size | qkv-train tokens/s | PyTorch tokens/s | qkv-train/PyTorch | worst round | best round | qkv-train peak RSS | PyTorch peak RSS | qkvbench tokens/s | qkv-train/qkvbench | qkvbench peak RSS |")
+		print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for s in sizes:
+		    q, p, b = nums(f"qkv-{s}.tps"), nums(f"torch-{s}.tps"), nums(f"bench-{s}.tps")
+		    ratios = [x / y for x, y in zip(q, p)]
+		    vs_bench = [x / y for x, y in zip(q, b)]
+		    rss = {w: max(nums(f"{w}-{s}.rss")) / 1024 for w in ("qkv", "torch", "bench")}
+		    print(f"| {s} | {statistics.median(q):.0f} | {statistics.median(p):.0f} | {statistics.median(ratios):.2f} | {min(ratios):.2f} | {max(ratios):.2f} "
+		          f"| {rss['qkv']:.0f} MB | {rss['torch']:.0f} MB | {statistics.median(b):.0f} | {statistics.median(vs_bench):.2f} | {rss['bench']:.0f} MB |")
+	EOF
 	echo "(medians over $ROUNDS interleaved rounds; ratios are each round's qkv-train over the same round's PyTorch, and over the same round's qkvbench; peak RSS the largest of the rounds; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 
