@@ -238,6 +238,17 @@ func (t *Trainer) setup() error {
 	t.buf = nn.NewBuffers()
 	t.eval = NewEvaluator(t.model)
 	t.eval.buf = t.buf
+	// Size the shared buffers for validation now: compiled, its graph
+	// takes no memory until it runs, and a validation graph larger than the
+	// training graph (250 rows against a batch of 32) would otherwise grow
+	// the buffers at the first validation, the training graph's old ones
+	// alive beside the new. A shape that cannot be evaluated is reported
+	// where validation runs.
+	if b, n, err := t.eval.shape(t.ds.Val); err == nil {
+		if g, err := t.eval.graph(b, n, false); err == nil {
+			g.Prog.ReserveBuffers()
+		}
+	}
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
 	if t.dir == "" {
 		return nil
