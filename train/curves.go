@@ -80,27 +80,37 @@ const CurvesFile = "curves.png"
 // no values yet (no validation before the first evaluation) is drawn
 // empty, and non-finite or absurd values (|v| > 1e12) are left out and
 // counted in the panel's title. A step logged twice keeps its last line.
-// The picture is written durably (writeDurable).
+// The picture is written with WriteOutput: pngPath may be a device, a
+// pipe or a link, which are written through, never replaced.
 // It fails when the file is missing or
 // holds no metrics.
 func WriteCurves(runDir, pngPath string) error {
-	if fi, err := os.Stat(pngPath); err == nil && fi.IsDir() {
-		return fmt.Errorf("train: curves %s: is a directory", pngPath)
+	img, err := CurvesPNG(runDir)
+	if err != nil {
+		return err
 	}
+	if err := WriteOutput(pngPath, img); err != nil {
+		return fmt.Errorf("train: curves %s: %w", pngPath, unwrapPath(err))
+	}
+	return nil
+}
+
+// CurvesPNG draws the picture WriteCurves writes and returns it.
+func CurvesPNG(runDir string) ([]byte, error) {
 	metricsPath := filepath.Join(runDir, fileMetrics)
 	raw, err := os.ReadFile(metricsPath)
 	if err != nil {
-		return fmt.Errorf("train: curves: %w", err)
+		return nil, fmt.Errorf("train: curves: %w", err)
 	}
 	series, offScale, lines := readCurves(raw)
 	if lines == 0 {
-		return fmt.Errorf("train: curves: %s holds no metrics", metricsPath)
+		return nil, fmt.Errorf("train: curves: %s holds no metrics", metricsPath)
 	}
 	img, err := drawCurves(series, offScale, filepath.Base(filepath.Clean(runDir)))
 	if err != nil {
-		return fmt.Errorf("train: curves %s: drawing: %w", pngPath, err)
+		return nil, fmt.Errorf("train: curves: drawing: %w", err)
 	}
-	return writeDurable(pngPath, img)
+	return img, nil
 }
 
 // readCurves returns each metric's points sorted by step, the number of

@@ -44,3 +44,58 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// WriteOutput writes b to path, a file the user named for a picture or
+// another output, without ever replacing what is not a regular file: a
+// new path or a regular file is written atomically (a temporary file
+// beside it, fsynced and renamed over it, keeping an existing file's
+// permissions); a symbolic link to a regular file replaces that file and
+// leaves the link; a device, a named pipe or a link to one (/dev/stdout)
+// is written through, as a shell's > would. A directory, or a link to
+// nothing, is refused. Errors are *fs.PathError naming path, never a
+// temporary file the user did not choose.
+func WriteOutput(path string, b []byte) error {
+	fail := func(err error) error {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return &fs.PathError{Op: "write", Path: path, Err: unwrapPath(err)}
+	}
+	fi, err := os.Stat(path) // through any symbolic link
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if li, lerr := os.Lstat(path); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			return fail(errors.New("a symbolic link to a missing file"))
+		}
+		if err := renameio.WriteFile(path, b, 0o644); err != nil {
+			return fail(err)
+		}
+		return nil
+	case err != nil:
+		return fail(err)
+	case fi.IsDir():
+		return fail(errors.New("is a directory"))
+	case fi.Mode().IsRegular():
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fail(err)
+		}
+		if err := renameio.WriteFile(target, b, 0o644, renameio.WithExistingPermissions()); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fail(err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}

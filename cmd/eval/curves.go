@@ -10,9 +10,12 @@ import (
 )
 
 // redrawCurves draws run's metrics.jsonl into out, by default the run's
-// own train.CurvesFile, and says where on stdout. It reads nothing else of
-// the run, so a run still training, stopped, or whose every checkpoint is
-// damaged redraws all the same.
+// own train.CurvesFile, and says where on stdout when out is a regular
+// file. "-" writes the picture to stdout, to be piped; so does a device
+// or a pipe such as /dev/stdout, which is written through, never replaced
+// (train.WriteOutput). It reads nothing else of the run, so a run still
+// training, stopped, or whose every checkpoint is damaged redraws all the
+// same.
 func redrawCurves(run, out string, stdout io.Writer) error {
 	switch fi, err := os.Stat(run); {
 	case err != nil:
@@ -24,11 +27,24 @@ func redrawCurves(run, out string, stdout io.Writer) error {
 	if out == "" {
 		out, flag = filepath.Join(run, train.CurvesFile), "-curves"
 	}
+	if out == "-" {
+		img, err := train.CurvesPNG(run)
+		if err != nil {
+			return err
+		}
+		if _, err := stdout.Write(img); err != nil {
+			return fmt.Errorf("-o -: writing the picture: %w", err)
+		}
+		return nil
+	}
 	if err := checkWritable(flag, out); err != nil {
 		return err
 	}
 	if err := train.WriteCurves(run, out); err != nil {
 		return err
+	}
+	if fi, err := os.Stat(out); err != nil || !fi.Mode().IsRegular() {
+		return nil // written through a device or pipe, perhaps stdout itself
 	}
 	if _, err := fmt.Fprintf(stdout, "wrote %s\n", out); err != nil {
 		return fmt.Errorf("writing the results: %w", err)

@@ -7,9 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/renameio/v2"
-
 	"github.com/qkv-dev/qkv/internal/heatmap"
+	"github.com/qkv-dev/qkv/train"
 )
 
 // writeHeatmaps draws every head's attention weights, layers down and heads
@@ -20,13 +19,9 @@ func writeHeatmaps(path string, att [][][][]float64, toks []string) error {
 	if err != nil {
 		return fmt.Errorf("-attention-png %s: drawing: %w", path, err)
 	}
-	if err := renameio.WriteFile(path, png, 0o644); err != nil {
-		// renameio writes a temporary file beside path and renames it:
-		// its errors name that file, which the user never chose.
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			err = le.Err
-		}
+	// A regular file is replaced atomically; a device, pipe or link is
+	// written through, never replaced.
+	if err := train.WriteOutput(path, png); err != nil {
 		return fmt.Errorf("-attention-png %s: %w", path, unwrapPath(err))
 	}
 	return nil

@@ -135,7 +135,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.attention, "attention", false, "with -input: print every head's attention weights")
 	fs.StringVar(&o.attentionPNG, "attention-png", "", "with -input: draw every head's attention weights as heat maps into `file`.png")
 	fs.StringVar(&o.curves, "curves", "", "redraw `run`/curves.png from the run directory's metrics.jsonl, and nothing else\n(needs no loadable checkpoint)")
-	fs.StringVar(&o.curvesOut, "o", "", "with -curves: write the picture to `file` instead")
+	fs.StringVar(&o.curvesOut, "o", "", "with -curves: write the picture to `file` instead (- for stdout)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object on stdout and nothing else there\n(-predict: its \"predictions\" array has an entry per line that is not a comment)")
 	set, err := cli.Parse(fs, args, stderr, func(w io.Writer) {
 		fmt.Fprintf(w, "usage: eval -ckpt DIR [-split val|test | -data FILE | -len N | -input TOKENS | -predict FILE] [flags]\n"+
@@ -203,6 +203,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-n counts examples to evaluate; it does not apply to -%s", source)
 	case (o.attention || o.attentionPNG != "") && source != "input":
 		return o, errors.New("-attention and -attention-png need -input")
+	case o.attentionPNG == "-":
+		return o, errors.New("-attention-png -: stdout holds the prediction; give a file name")
 	}
 	return o, nil
 }

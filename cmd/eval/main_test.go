@@ -492,21 +492,37 @@ func TestAttentionPNG(t *testing.T) {
 	// Unwritable paths: TestBadInput.
 }
 
-// TestAttentionPNGUnwritable: a directory the picture cannot be written to
-// is reported with the user's path, not the name of renameio's temporary
-// file beside it.
+// TestAttentionPNGUnwritable: a picture that cannot be written is
+// reported with the user's path, not the name of renameio's temporary file
+// beside it. A name just short of the file system's limit fails where the
+// temporary file's longer name is made, as root too (CI runs as root,
+// which a read-only directory does not stop); the read-only directory is
+// tried as well where it stops the writer.
 func TestAttentionPNGUnwritable(t *testing.T) {
 	dir := t.TempDir()
+	long := filepath.Join(dir, strings.Repeat("a", 251)+".png") // 255 bytes: a name the file system takes
+	r := runEval(t, "-ckpt", runDir, "-input", "a b", "-attention-png", long)
+	if want := "eval: -attention-png " + long + ": file name too long\n"; r.code != 2 || r.stderr != want || r.stdout != "" {
+		t.Errorf("name at the limit: exit %d, stdout %q, stderr %q; want 2, nothing and %q", r.code, r.stdout, r.stderr, want)
+	}
+	if _, err := os.Stat(long); err == nil {
+		t.Errorf("%s was written", long)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left in the directory: %v", entries)
+	}
+
 	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
 	defer os.Chmod(dir, 0o700)
 	if f, err := os.Create(filepath.Join(dir, "probe")); err == nil {
 		f.Close()
-		t.Skip("a read-only directory is writable here (running as root?)")
+		os.Remove(f.Name())
+		return // root: permissions do not stop it; the name above did
 	}
 	path := filepath.Join(dir, "x.png")
-	r := runEval(t, "-ckpt", runDir, "-input", "a b", "-attention-png", path)
+	r = runEval(t, "-ckpt", runDir, "-input", "a b", "-attention-png", path)
 	if want := "eval: -attention-png " + path + ": permission denied\n"; r.code != 2 || r.stderr != want || r.stdout != "" {
 		t.Errorf("read-only directory: exit %d, stdout %q, stderr %q; want 2, nothing and %q", r.code, r.stdout, r.stderr, want)
 	}

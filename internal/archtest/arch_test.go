@@ -38,12 +38,11 @@ var direct = map[string][]string{
 }
 
 // outside lists, for the commands, the modules outside the project and the
-// standard library they may import themselves: the terminal check,
-// cmd/eval's heat maps written atomically (internal/heatmap draws them),
-// and cmd/study's plots and progress bars.
+// standard library they may import themselves: the terminal check and
+// cmd/study's plots and progress bars. (cmd/eval writes its pictures with
+// train.WriteOutput.)
 var outside = map[string][]string{
 	"cmd/train": {"golang.org/x/term"},
-	"cmd/eval":  {"github.com/google/renameio/v2"},
 	"cmd/study": {"golang.org/x/term", "gonum.org/v1/plot", "github.com/schollz/progressbar/v3"},
 }
 
