@@ -16,9 +16,11 @@ import (
 // TestPictureOutputs: a picture written to a path that exists and is not
 // a regular file writes through it and never replaces it — a link keeps
 // pointing at its file, which gets the picture; a named pipe gets the
-// bytes and stays a pipe; a device stays a device (/dev/full: its error
-// is reported) — while a regular file is replaced whole, keeping its
-// permissions. -curves -o - and -o /dev/stdout pipe the picture alone.
+// bytes and stays a pipe; a device stays a device (/dev/full's numbers:
+// its error is reported) — while a regular file is replaced whole, keeping
+// its permissions. -curves -o - and -o /dev/stdout pipe the picture alone.
+// Run as root, the test makes its own device and link to stdout rather
+// than risk the system's.
 func TestPictureOutputs(t *testing.T) {
 	dir := t.TempDir()
 	attention := func(path string) result {
@@ -73,7 +75,18 @@ func TestPictureOutputs(t *testing.T) {
 	})
 
 	t.Run("device", func(t *testing.T) {
-		const full = "/dev/full" // every write fails: no space left on device
+		// A device where every write fails (no space left on device): the
+		// system's /dev/full only where /dev is not writable, so that code
+		// that replaces a device cannot replace the system's; as root, a
+		// node of our own with its numbers (major 1, minor 7).
+		full := "/dev/full"
+		if os.Geteuid() == 0 {
+			full = filepath.Join(dir, "full")
+			if err := syscall.Mknod(full, syscall.S_IFCHR|0o666, 1<<8|7); err != nil {
+				t.Logf("mknod %s: %v; the named pipe case covers writing through", full, err)
+				return
+			}
+		}
 		before, err := os.Lstat(full)
 		if err != nil || before.Mode()&fs.ModeCharDevice == 0 {
 			t.Fatalf("%s is not a character device here (%v)", full, err)
@@ -107,7 +120,17 @@ func TestPictureOutputs(t *testing.T) {
 	})
 
 	t.Run("stdout", func(t *testing.T) {
-		for _, out := range []string{"-", "/dev/stdout"} {
+		// /dev/stdout is a link to /proc/self/fd/1; the test's own link to
+		// it is the same to the program, and code that replaced links
+		// would replace the test's, not the system's.
+		stdout := "/dev/stdout"
+		if os.Geteuid() == 0 {
+			stdout = filepath.Join(dir, "stdout")
+			if err := os.Symlink("/proc/self/fd/1", stdout); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, out := range []string{"-", stdout} {
 			r := runEval(t, "-curves", runDir, "-o", out)
 			if r.code != 0 || r.stderr != "" {
 				t.Fatalf("-curves -o %s: exit %d, stderr %q", out, r.code, r.stderr)
