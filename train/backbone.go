@@ -115,12 +115,20 @@ type backbone interface {
 	sequentialDepth(mc ModelConfig, t int) int
 }
 
-// graphElems is a backbone's share of a graph's memory, in elements.
+// graphElems is a backbone's share of a graph's memory, in elements
+// unless named bytes.
 type graphElems struct {
 	perExample int64 // forward tensors of one example
 	fixed      int64 // tensors of any batch size, such as a position table
 	dropout    int64 // each dropout site's mask and product, per example
 	attention  int64 // every layer's attention weights of one example
+	// What a backbone built of many small primitive nodes adds: in a
+	// training graph, backward tensors per example and per graph beyond
+	// the forward tensors' gradients; and the bytes of the nodes
+	// themselves, whatever the dtype and batch, in an evaluation and in a
+	// training graph.
+	trainingPerExample, trainingFixed int64
+	nodeBytes, trainingNodeBytes      int64
 }
 
 // backbone returns the registered architecture a.Model names, or nil.

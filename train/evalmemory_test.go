@@ -60,6 +60,8 @@ func TestGraphBytesCovers(t *testing.T) {
 		{2, 512, 64, 4, 2, 128, false, true, layers.Sinusoidal, data.Tagging, Transformer},
 		{16, 64, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging, LSTM},
 		{8, 32, 32, 4, 1, 128, false, true, layers.Sinusoidal, data.Classification, LSTM},
+		{16, 64, 64, 4, 2, 128, false, false, layers.Sinusoidal, data.Tagging, GRU},
+		{8, 32, 32, 4, 2, 128, false, true, layers.Sinusoidal, data.Classification, GRU},
 	} {
 		mc := ModelConfig{Kind: c.kind, InVocab: 12, OutVocab: 30, MaxLen: c.t, Architecture: Architecture{
 			Model: c.arch, DModel: c.d, Layers: c.l, Dtype: Float32,

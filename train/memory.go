@@ -68,16 +68,16 @@ func graphCost(mc ModelConfig, params int64, t int, training, weights bool) (fix
 
 	if !training {
 		perExample = (act+logits+weightsRead)*size + logits*8 // logits read back, then as float64
-		return gcHeadroom * fixedElems * size, gcHeadroom * perExample
+		return gcHeadroom * (fixedElems*size + bb.nodeBytes), gcHeadroom * perExample
 	}
 	// Training: each forward tensor has a gradient of its size, and the
 	// fused ops' backward passes hold about half as much again.
-	per := act*5/2 + weightsRead
+	per := act*5/2 + weightsRead + bb.trainingPerExample
 	if mc.Dropout > 0 {
 		per += bb.dropout
 	}
-	fixedElems += 2 * params // the gradient nodes and the program's gradient buffers
-	return gcHeadroom * fixedElems * size, gcHeadroom * per * size
+	fixedElems += 2*params + bb.trainingFixed // the gradient nodes and the program's gradient buffers
+	return gcHeadroom * (fixedElems*size + bb.trainingNodeBytes), gcHeadroom * per * size
 }
 
 // paramCount counts the parameters of the model mc describes by building
