@@ -17,7 +17,8 @@ import (
 )
 
 // Backbone is the sequence model between a Model's token embedding and its
-// head. Each architecture lives in one file (transformer.go, lstm.go) that
+// head. Each architecture lives in one file (transformer.go, lstm.go,
+// gru.go) that
 // holds its config struct, that config's validation and flags, how it
 // builds and initialises its layers, its Forward and its memory estimate.
 //
@@ -68,7 +69,7 @@ func (a *Arch) UnmarshalText(b []byte) error { *a = Arch(b); return nil }
 // its fields are top-level keys, and each flag's name is its key with -
 // for _.
 type Architecture struct {
-	Model   Arch    `json:"model,omitempty"` // transformer (the default) or lstm
+	Model   Arch    `json:"model,omitempty"` // transformer (the default), lstm or gru
 	DModel  int     `json:"d_model"`         // the width of the embedding and of the backbone's state
 	Layers  int     `json:"layers"`          // the backbone's depth
 	Dropout float64 `json:"dropout"`         // on the embedding and inside the backbone, while training
@@ -145,7 +146,8 @@ func (a *Architecture) backbone() backbone {
 	return nil
 }
 
-// archNames lists the registered architectures: "transformer or lstm".
+// archNames lists the registered architectures: "transformer, lstm or
+// gru".
 func archNames() string {
 	var a Architecture
 	var names []string

@@ -3,8 +3,9 @@
 // A Model is token embedding → Backbone → head. The backbone is the
 // transformer encoder of "Attention Is All You Need" (Vaswani et al., 2017;
 // embedding scaled by √d_model, positional encoding, encoder layers) or the
-// recurrent baseline, an LSTM; each lives in one file (transformer.go,
-// lstm.go) with its config, validation, flags and initialisation. The head
+// recurrent baselines, an LSTM and a GRU; each lives in one file
+// (transformer.go, lstm.go, gru.go) with its config, validation, flags and
+// initialisation. The head
 // is a linear map at every position for tagging tasks, or over the mean of
 // the unpadded positions for sequence classification, with masked
 // cross-entropy.

@@ -36,7 +36,7 @@ type ModelConfig struct {
 // positions.
 type Model struct {
 	Embed    *layers.Embedding // token ids → [B,T,D]
-	Backbone Backbone          // *TransformerBackbone or *LSTMBackbone: [B,T,D] → [B,T,width]
+	Backbone Backbone          // *TransformerBackbone, *LSTMBackbone or *GRUBackbone: [B,T,D] → [B,T,width]
 	Head     *layers.Linear    // width → the output vocabulary's logits
 	cfg      ModelConfig
 	// composed builds graphs from the fused ops' composed twins (see
