@@ -5,10 +5,10 @@
 // embedding scaled by √d_model, positional encoding, encoder layers) or the
 // recurrent baselines, an LSTM and a GRU; each lives in one file
 // (transformer.go, lstm.go, gru.go) with its config, validation, flags and
-// initialisation. The head
-// is a linear map at every position for tagging tasks, or over the mean of
-// the unpadded positions for sequence classification, with masked
-// cross-entropy.
+// initialisation. The head is a linear map at every position for tagging
+// tasks, or over the mean of the unpadded positions for sequence
+// classification, with masked cross-entropy.
+//
 // Model.Build compiles it once per batch shape: a training graph with
 // dropout and gradients, and forward-only evaluation graphs over the same
 // weights (evaluation never runs the training graph: it would draw dropout
