@@ -54,6 +54,23 @@ func layout(g *Graph) int {
 	return off
 }
 
+// Reserve sizes b, before any of them runs, for the largest of progs,
+// programs compiled to share it: in one allocation, where running them
+// one after another would grow the buffers from one program's size to the
+// next, each old allocation alive beside the new until the collector
+// frees it. Programs that do not share b are ignored.
+func (b *Buffers) Reserve(progs ...*Program) {
+	n := map[tensor.Dtype]int{}
+	for _, p := range progs {
+		if p.g.buf == b {
+			n[p.g.dt] = max(n[p.g.dt], p.bufLen)
+		}
+	}
+	for dt, n := range n {
+		b.reserve(dt, n)
+	}
+}
+
 // reserve makes the buffers of dt hold at least n elements. Growing drops
 // the old memory: ops still viewing it make new views at their next run.
 func (b *Buffers) reserve(dt tensor.Dtype, n int) {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -97,55 +98,78 @@ func (n *sharedNet) run(t *testing.T, seed uint64) []float64 {
 	return out
 }
 
+// bufStart is the address of the buffers' first element, nil if empty.
+func bufStart(b *Buffers) any {
+	if len(b.f32) > 0 {
+		return &b.f32[0]
+	}
+	if len(b.f64) > 0 {
+		return &b.f64[0]
+	}
+	return nil
+}
+
 // TestSharedBuffersEqualOwn runs programs of three batch sizes, training
 // and evaluation, that share their buffers, in an interleaved order, and
 // checks every run bit for bit against the same programs with buffers of
-// their own; and that the shared buffers hold as much as the largest
-// program takes, not the sum.
+// their own; that the shared buffers hold as much as the largest program
+// takes, not the sum; and that, reserved for all of them first, they are
+// never allocated again.
 func TestSharedBuffersEqualOwn(t *testing.T) {
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
-		t.Run(dt.String(), func(t *testing.T) {
-			rng := newRand(3)
-			ps := map[string]*Param{}
-			for name, shape := range map[string][]int{
-				"w1": {8, 8}, "b1": {8}, "wq": {8, 8}, "bq": {8}, "wk": {8, 8}, "bk": {8},
-				"wv": {8, 8}, "bv": {8}, "gamma": {8}, "beta": {8}, "wo": {5, 8}, "bo": {5},
-			} {
-				p, err := NewParam(name, dt, shape...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := Normal(0.5)(p, rng); err != nil {
-					t.Fatal(err)
-				}
-				ps[name] = p
-			}
-			buf := NewBuffers()
-			kinds := []struct {
-				b        int
-				training bool
-			}{{3, true}, {6, false}, {2, true}}
-			var shared, own []*sharedNet
-			for _, k := range kinds {
-				shared = append(shared, buildSharedNet(t, dt, ps, k.b, k.training, buf))
-				own = append(own, buildSharedNet(t, dt, ps, k.b, k.training, nil))
-			}
-			for i, which := range []int{0, 1, 0, 2, 1, 0, 2, 2, 1} {
-				seed := uint64(10 + i)
-				got, want := shared[which].run(t, seed), own[which].run(t, seed)
-				if !slices.Equal(got, want) {
-					t.Fatalf("run %d (program %d): shared buffers give %v…, own buffers %v…", i, which, got[:3], want[:3])
-				}
-			}
-			largest, sum := 0, 0
-			for _, n := range shared {
-				largest, sum = max(largest, n.prog.bufLen), sum+n.prog.bufLen
-			}
-			held := len(buf.f32) + len(buf.f64)
-			if held != largest || largest == 0 || largest >= sum {
-				t.Errorf("shared buffers hold %d elements; the programs take %d at most, %d together", held, largest, sum)
-			}
-
-		})
+		for _, reserve := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/reserve=%v", dt, reserve), func(t *testing.T) { testSharedBuffers(t, dt, reserve) })
+		}
 	}
+}
+
+func testSharedBuffers(t *testing.T, dt tensor.Dtype, reserve bool) {
+	rng := newRand(3)
+	ps := map[string]*Param{}
+	for name, shape := range map[string][]int{
+		"w1": {8, 8}, "b1": {8}, "wq": {8, 8}, "bq": {8}, "wk": {8, 8}, "bk": {8},
+		"wv": {8, 8}, "bv": {8}, "gamma": {8}, "beta": {8}, "wo": {5, 8}, "bo": {5},
+	} {
+		p, err := NewParam(name, dt, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Normal(0.5)(p, rng); err != nil {
+			t.Fatal(err)
+		}
+		ps[name] = p
+	}
+	buf := NewBuffers()
+	kinds := []struct {
+		b        int
+		training bool
+	}{{3, true}, {6, false}, {2, true}}
+	var shared, own []*sharedNet
+	for _, k := range kinds {
+		shared = append(shared, buildSharedNet(t, dt, ps, k.b, k.training, buf))
+		own = append(own, buildSharedNet(t, dt, ps, k.b, k.training, nil))
+	}
+	if reserve {
+		buf.Reserve(shared[0].prog, shared[1].prog, shared[2].prog)
+	}
+	first := bufStart(buf)
+	for i, which := range []int{0, 1, 0, 2, 1, 0, 2, 2, 1} {
+		seed := uint64(10 + i)
+		got, want := shared[which].run(t, seed), own[which].run(t, seed)
+		if !slices.Equal(got, want) {
+			t.Fatalf("run %d (program %d): shared buffers give %v…, own buffers %v…", i, which, got[:3], want[:3])
+		}
+	}
+	largest, sum := 0, 0
+	for _, n := range shared {
+		largest, sum = max(largest, n.prog.bufLen), sum+n.prog.bufLen
+	}
+	held := len(buf.f32) + len(buf.f64)
+	if held != largest || largest == 0 || largest >= sum {
+		t.Errorf("shared buffers hold %d elements; the programs take %d at most, %d together", held, largest, sum)
+	}
+	if reserve && bufStart(buf) != first {
+		t.Errorf("the buffers were allocated again after Reserve: Reserve should size them for the largest program")
+	}
+
 }

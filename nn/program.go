@@ -71,19 +71,16 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 // Run executes the program once. Inputs and dropout masks must be filled first.
 func (p *Program) Run() error {
 	defer p.vm.Reset()
-	p.ReserveBuffers()
+	p.reserveBuffers()
 	if err := p.vm.RunAll(); err != nil {
 		return fmt.Errorf("nn: run: %w", err)
 	}
 	return nil
 }
 
-// ReserveBuffers makes the buffers the program shares (Graph.ShareBuffers)
-// hold its op outputs now, before its first run. Reserving for the largest
-// of the programs that take turns first keeps the buffers from growing
-// later, when the old memory would stay alive beside the new until every
-// program had run again. Without shared buffers it does nothing.
-func (p *Program) ReserveBuffers() {
+// reserveBuffers makes the buffers the program shares (Graph.ShareBuffers)
+// hold its op outputs. Without shared buffers it does nothing.
+func (p *Program) reserveBuffers() {
 	if p.bufLen > 0 {
 		p.g.buf.reserve(p.g.dt, p.bufLen)
 	}

@@ -194,21 +194,31 @@ func (t *Trainer) nextBatch() (*lengthGraph, error) {
 	if t.ds.Bucketed {
 		padded = bucketLen(longest, t.ds.MaxLen)
 	}
-	lg, ok := t.graphs[padded]
-	if !ok {
-		g, err := t.model.build(t.cfg.Batch, padded, Training, nil, t.buf)
-		if err != nil {
-			return nil, err
-		}
-		b, err := data.NewBatch(t.ds.Kind, t.cfg.Batch, padded)
-		if err != nil {
-			g.Close()
-			return nil, err
-		}
-		lg = &lengthGraph{graph: g, batch: b}
-		t.graphs[padded] = lg
+	lg, err := t.trainingGraph(padded)
+	if err != nil {
+		return nil, err
 	}
 	return lg, lg.batch.Fill(t.drawn)
+}
+
+// trainingGraph returns the training graph for batches padded to length
+// padded, built on first use.
+func (t *Trainer) trainingGraph(padded int) (*lengthGraph, error) {
+	if lg, ok := t.graphs[padded]; ok {
+		return lg, nil
+	}
+	g, err := t.model.build(t.cfg.Batch, padded, Training, nil, t.buf)
+	if err != nil {
+		return nil, err
+	}
+	b, err := data.NewBatch(t.ds.Kind, t.cfg.Batch, padded)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	lg := &lengthGraph{graph: g, batch: b}
+	t.graphs[padded] = lg
+	return lg, nil
 }
 
 // bucketLen is the padded length of a batch whose longest example has n
@@ -238,17 +248,27 @@ func (t *Trainer) setup() error {
 	t.buf = nn.NewBuffers()
 	t.eval = NewEvaluator(t.model)
 	t.eval.buf = t.buf
-	// Size the shared buffers for validation now: compiled, its graph
-	// takes no memory until it runs, and a validation graph larger than the
-	// training graph (250 rows against a batch of 32) would otherwise grow
-	// the buffers at the first validation, the training graph's old ones
-	// alive beside the new. A shape that cannot be evaluated is reported
-	// where validation runs.
+	// Size the shared buffers now, once, for the larger of the training
+	// graph (a generated task's one length; a file's buckets come as they
+	// come) and the validation graph: compiled, a graph takes no memory
+	// until it runs, and buffers grown from one graph's size to the
+	// other's, at the first step or the first validation, would hold the
+	// old allocation beside the new. A validation shape that cannot be
+	// evaluated is reported where validation runs.
+	var progs []*nn.Program
+	if !t.ds.Bucketed {
+		lg, err := t.trainingGraph(t.ds.MaxLen)
+		if err != nil {
+			return err
+		}
+		progs = append(progs, lg.graph.Prog)
+	}
 	if b, n, err := t.eval.shape(t.ds.Val); err == nil {
 		if g, err := t.eval.graph(b, n, false); err == nil {
-			g.Prog.ReserveBuffers()
+			progs = append(progs, g.Prog)
 		}
 	}
+	t.buf.Reserve(progs...)
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
 	if t.dir == "" {
 		return nil
