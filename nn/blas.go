@@ -12,11 +12,6 @@ func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	blas.Gemm(transA, transB, m, n, k, a, lda, b, ldb, false, c, ldc)
 }
 
-// gemmAcc is gemm that adds the product to c instead when acc is true.
-func gemmAcc[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, acc bool, c []T, ldc int) {
-	blas.Gemm(transA, transB, m, n, k, a, lda, b, ldb, acc, c, ldc)
-}
-
 // gemmArgs is one product of a gemmBatch: C = op(A)·op(B), or C += with Acc.
 type gemmArgs[T Float] = blas.Args[T]
 
@@ -25,7 +20,8 @@ type gemmArgs[T Float] = blas.Args[T]
 func gemmBatch[T Float](count int, at func(i int) gemmArgs[T]) { blas.Batch(count, at) }
 
 // gemmBias computes c = op(a)·op(b) + bias (bias added to every row), then
-// with relu clamps it at zero (v > 0 ? v : 0), in the GEMM's epilogue.
+// with relu clamps it at zero (v <= 0 ? +0 : v, keeping a NaN), in the
+// GEMM's epilogue.
 func gemmBias[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, bias []T, relu bool, c []T, ldc int) {
 	blas.Linear(transA, transB, m, n, k, a, lda, b, ldb, bias, relu, c, ldc)
 }

@@ -125,9 +125,16 @@ func GradCheck(build func(g *Graph) (*G.Node, error), prepare func(g *Graph), h,
 // h/2. Away from kinks the two agree to O(h⁴); where they disagree (a ReLU
 // kink within 2h) the step shrinks tenfold, at most three times, and the
 // best-agreeing pair wins.
+//
+// Round-off is not a kink: each f carries an error of a few ulps of |f|
+// (roundOff), which a stencil divides by h, so two stencils whose
+// difference is within that much agree. Without this allowance a gradient
+// that is exactly zero (an attention key's bias) shrank the step to where
+// round-off alone made the estimate, ~1e-9 instead of ~1e-12.
 func derivative(x []float64, i int, h, floor float64, f func() (float64, error)) (float64, error) {
 	orig := x[i]
 	defer func() { x[i] = orig }()
+	fmax := 0.0 // the largest |f| seen, the scale of its round-off
 	stencil := func(h float64) (float64, error) {
 		var v [4]float64 // f(x+h), f(x−h), f(x+2h), f(x−2h)
 		for k, step := range [4]float64{h, -h, 2 * h, -2 * h} {
@@ -136,6 +143,7 @@ func derivative(x []float64, i int, h, floor float64, f func() (float64, error))
 			if v[k], err = f(); err != nil {
 				return 0, err
 			}
+			fmax = math.Max(fmax, math.Abs(v[k]))
 		}
 		return (8*(v[0]-v[1]) - (v[2] - v[3])) / (12 * h), nil
 	}
@@ -149,7 +157,10 @@ func derivative(x []float64, i int, h, floor float64, f func() (float64, error))
 		if err != nil {
 			return 0, err
 		}
-		gap := math.Abs(e1-e2) / math.Max(math.Max(math.Abs(e1), math.Abs(e2)), floor)
+		// A stencil's round-off is at most (8·2δ + 2δ)/12h = 1.5δ/h for
+		// an error δ in each f; the h/2 stencil's twice that.
+		noise := 4.5 * roundOff * fmax / h
+		gap := math.Max(math.Abs(e1-e2)-noise, 0) / math.Max(math.Max(math.Abs(e1), math.Abs(e2)), floor)
 		if gap < bestGap {
 			best, bestGap = e2, gap
 		}
@@ -159,3 +170,7 @@ func derivative(x []float64, i int, h, floor float64, f func() (float64, error))
 	}
 	return best, nil
 }
+
+// roundOff bounds the relative error of one evaluation of a loss, in
+// units of float64's epsilon: sixteen ulps.
+const roundOff = 16 * 0x1p-52

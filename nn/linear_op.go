@@ -17,8 +17,9 @@ func Linear(x, w, b *G.Node) (*G.Node, error) { return linear(x, w, b, false) }
 
 // LinearReLU returns max(x·Wᵀ + b, 0), Linear followed by ReLU, with the
 // clamp done in the matrix product's epilogue instead of a pass of its own:
-// x [..., I], w [O, I], b [O] → y [..., O]. Its activation is v > 0 ? v : 0,
-// so unlike ReLU it turns a NaN into 0; the gradient is ReLU's.
+// x [..., I], w [O, I], b [O] → y [..., O]. Its activation is v <= 0 ? +0 : v,
+// so, like ReLU, it keeps a NaN (and the non-finite check then sees it);
+// the gradient is ReLU's.
 func LinearReLU(x, w, b *G.Node) (*G.Node, error) { return linear(x, w, b, true) }
 
 // linear is Linear, or LinearReLU when relu is set. The backward pass of

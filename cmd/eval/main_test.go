@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qkv-dev/qkv/internal/testbuild"
 	"github.com/qkv-dev/qkv/train"
 )
 
@@ -53,7 +54,7 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	evalBin = filepath.Join(dir, "qkv-eval")
-	build := exec.Command("go", "build", "-o", evalBin, ".")
+	build := testbuild.Command(evalBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building cmd/eval:", err)

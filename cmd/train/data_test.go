@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qkv-dev/qkv/internal/testbuild"
 )
 
 // fileModel is the tiny model of a data-file run: model without the
@@ -66,7 +68,7 @@ func writeLines(t *testing.T, path string, lines []string) string {
 // next to trainBin, whose directory TestMain removes.
 var evalBin = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(filepath.Dir(trainBin), "qkv-eval")
-	out, err := exec.Command("go", "build", "-o", bin, "../eval").CombinedOutput()
+	out, err := testbuild.Command(bin, "../eval").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("building cmd/eval: %v\n%s", err, out)
 	}

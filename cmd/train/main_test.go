@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qkv-dev/qkv/internal/testbuild"
 	"github.com/qkv-dev/qkv/train"
 )
 
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	trainBin = filepath.Join(dir, "train")
-	build := exec.Command("go", "build", "-o", trainBin, ".")
+	build := testbuild.Command(trainBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building cmd/train:", err)

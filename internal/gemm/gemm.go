@@ -16,7 +16,7 @@ type Float interface{ float32 | float64 }
 // can be read in place with their leading dimension as stride. c holds rows
 // of NR elements ldc apart. flags choose the epilogue, applied in this order:
 // flagAcc adds the old c, flagBias adds bias[j] to column j, flagReLU
-// replaces v by v > 0 ? v : 0.
+// replaces v by v <= 0 ? +0 : v (a NaN stays NaN, as in torch.relu).
 type kernelFunc[T Float] func(k int, a []T, rsA, csA int, b []T, csB int, c []T, ldc int, flags int, bias []T)
 
 const (
@@ -86,7 +86,8 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 }
 
 // Linear computes c = op(a)·op(b) + bias, bias added to every row, and
-// with relu c = max(that, 0) as v > 0 ? v : 0 (so a NaN becomes 0), in the
+// with relu c = max(that, 0) as v <= 0 ? +0 : v (so a NaN stays NaN, as in
+// torch.relu, and −0 becomes +0), in the
 // micro-kernel's epilogue rather than in passes of their own. The shapes
 // are those of Gemm; bias has n elements.
 func Linear[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, bias []T, relu bool, c []T, ldc int) {
@@ -105,7 +106,7 @@ func Linear[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ld
 			copy(row, p.Bias)
 			if relu {
 				for j, v := range row {
-					if !(v > 0) {
+					if v <= 0 {
 						row[j] = 0
 					}
 				}
@@ -132,7 +133,7 @@ type Args[T Float] struct {
 	LDC            int
 	Acc            bool
 	Bias           []T  // if not nil, added to every row of the product (length N)
-	ReLU           bool // clamp the result at zero: v > 0 ? v : 0
+	ReLU           bool // clamp the result at zero: v <= 0 ? +0 : v
 }
 
 // Batch computes count independent products, the i-th described by at(i),
@@ -368,7 +369,7 @@ func (im *impl[T]) block(buf *buffers[T], panel []T, p *Args[T], directB bool, i
 					if flags&flagBias != 0 {
 						v += bj[j]
 					}
-					if flags&flagReLU != 0 && !(v > 0) {
+					if flags&flagReLU != 0 && v <= 0 {
 						v = 0
 					}
 					dst[j] = v
@@ -517,7 +518,7 @@ func kernelGo[T Float](mr, nr int) kernelFunc[T] {
 				if flags&flagBias != 0 {
 					v += bias[j]
 				}
-				if flags&flagReLU != 0 && !(v > 0) {
+				if flags&flagReLU != 0 && v <= 0 {
 					v = 0
 				}
 				dst[j] = v

@@ -103,8 +103,11 @@ func kernel(w *bytes.Buffer, name, p, s string, size int) {
 	f("JEQ write")
 	f("VXORPS Y14, Y14, Y14")
 	for r := 0; r < 12; r++ {
-		// Intel vmaxps dst, v, 0 gives v > 0 ? v : 0.
-		f("VMAX%s Y14, Y%d, Y%d", p, r, r)
+		// Intel vmaxps dst, 0, v gives 0 > v ? 0 : v, and v when v is a
+		// NaN (the second source wins an unordered compare), so a NaN
+		// propagates as in PyTorch; adding +0 then turns −0 into +0.
+		f("VMAX%s Y%d, Y14, Y%d", p, r, r)
+		f("VADD%s Y14, Y%d, Y%d", p, r, r)
 	}
 	fmt.Fprintln(w, "write:")
 	for i := 0; i < mr; i++ {

@@ -1,0 +1,5 @@
+//go:build !purego
+
+package testbuild
+
+const puregoTag = false
