@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -30,9 +31,10 @@ type Line struct {
 // ParseTSV reads example lines: input tokens, one TAB, target tokens, with
 // tokens separated by spaces. Blank lines and lines starting with "#" are
 // skipped; "\r\n" endings are accepted and a UTF-8 byte-order mark at the
-// start is dropped. Invalid UTF-8, NUL bytes and carriage returns inside a
-// line (a file with old Mac "\r" line endings) are errors: each would
-// otherwise become tokens that no later file spells the same way. A target of as many tokens as the
+// start is dropped. Invalid UTF-8, NUL bytes, carriage returns inside a
+// line (a file with old Mac "\r" line endings) and whitespace other than
+// the ASCII space and TAB are errors: each would otherwise become tokens
+// that no later file spells the same way. A target of as many tokens as the
 // input makes a tagging line; a single token, a classification line. With
 // want 0 the first line that is only one of these decides the file's kind,
 // and a file of nothing but one-token lines with one-token targets is
@@ -120,7 +122,10 @@ func ParseTSV(r io.Reader, name string, want Kind) (Kind, []Line, error) {
 const bom = "\uFEFF"
 
 // checkText reports what makes one line of a data file unreadable as
-// tokens: invalid UTF-8, a NUL byte or a carriage return.
+// tokens: invalid UTF-8, a NUL byte, a carriage return, or whitespace other
+// than the ASCII space and TAB (a no-break space, an em space, a vertical
+// tab, a line separator…), which would split tokens where no space shows,
+// or join them where one seems to.
 func checkText(text string) error {
 	if !utf8.ValidString(text) {
 		for i, r := range text {
@@ -137,7 +142,22 @@ func checkText(text string) error {
 	if i := strings.IndexByte(text, '\r'); i >= 0 {
 		return fmt.Errorf("carriage return at byte %d inside a line: lines must end in \\n or \\r\\n (a file saved with old Mac \\r line endings needs converting)", i+1)
 	}
+	for i, r := range text {
+		if r != ' ' && r != '\t' && unicode.IsSpace(r) {
+			return fmt.Errorf("whitespace %U at byte %d: tokens are separated by ASCII spaces only (replace it with a space)", r, i+1)
+		}
+	}
 	return nil
+}
+
+// Tokens splits one line of input, as given on a command line, into
+// tokens separated by ASCII spaces or TABs; it refuses what a data file's
+// line may not hold (see ParseTSV).
+func Tokens(text string) ([]string, error) {
+	if err := checkText(text); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	return strings.Fields(text), nil
 }
 
 // FileData is one data file read as examples: its kind, the vocabularies

@@ -189,6 +189,11 @@ func TestParseTSVText(t *testing.T) {
 		{"NUL", "a\x00b\tx\n", "f.tsv:1: NUL byte at byte 2"},
 		{"lone CR endings", "a b\tb a\rc d\td c\r", "f.tsv:1: carriage return at byte 8"},
 		{"CR inside", "a\rb\tx\r\n", "f.tsv:1: carriage return at byte 2"},
+		{"no-break space", "a\u00a0b\tx\n", "f.tsv:1: whitespace U+00A0 at byte 2"},
+		{"em space in the target", "a b\tb\u2003a\n", "f.tsv:1: whitespace U+2003 at byte 6"},
+		{"vertical tab", "a b\tb a\n\va\tb\n", "f.tsv:2: whitespace U+000B at byte 1"},
+		{"line separator", "a\u2028b\tx\n", "f.tsv:1: whitespace U+2028 at byte 2"},
+		{"form feed", "a\fb\tx\n", "f.tsv:1: whitespace U+000C at byte 2"},
 		{"BOM not at start", "a\tb\n\uFEFFc\td\n", ""},
 	}
 	for _, tt := range tests {

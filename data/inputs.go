@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"unicode/utf8"
 )
 
 // utf8BOM is the byte order mark some editors put at the start of a UTF-8
@@ -31,8 +30,10 @@ func ReadInputs(path string) ([]Line, error) {
 // every other line is one input, in order, so that predictions stay
 // aligned with the lines they answer: a blank line (or one whose input
 // part is blank) gives a Line with a nil Input. A leading UTF-8 byte order
-// mark is removed and "\r\n" endings are accepted; invalid UTF-8, a NUL
-// byte or a reserved token (PadToken, UnkToken) is an error. Target is nil
+// mark is removed and "\r\n" endings are accepted; what ParseTSV refuses
+// in a line (invalid UTF-8, a NUL byte, a carriage return inside a line,
+// whitespace but the ASCII space and TAB) or a reserved token (PadToken,
+// UnkToken) is an error. Target is nil
 // in every Line. A file with no line but comments is an error. Errors are
 // "data: name:line: problem".
 func ParseInputs(r io.Reader, name string) ([]Line, error) {
@@ -50,13 +51,10 @@ func ParseInputs(r io.Reader, name string) ([]Line, error) {
 		fail := func(format string, args ...any) ([]Line, error) {
 			return nil, fmt.Errorf("data: %s:%d: %s", name, num, fmt.Sprintf(format, args...))
 		}
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			return fail("NUL byte at byte %d (a binary file?)", i+1)
-		}
-		if !utf8.Valid(b) {
-			return fail("invalid UTF-8 at byte %d", invalidAt(b)+1)
-		}
 		text := string(b)
+		if err := checkText(text); err != nil {
+			return fail("%v", err)
+		}
 		if strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -79,16 +77,4 @@ func ParseInputs(r io.Reader, name string) ([]Line, error) {
 		return nil, fmt.Errorf("data: %s: no inputs", name)
 	}
 	return lines, nil
-}
-
-// invalidAt returns the byte offset of the first invalid UTF-8 sequence in b.
-func invalidAt(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
 }

@@ -48,6 +48,12 @@ func TestParseInputsErrors(t *testing.T) {
 		{"second byte order mark", "a\n\uFEFFb\n", ""}, // a BOM past the start is text: no error
 		{"reserved pad", "a\nb <pad>\n", `data: in.txt:2: token "<pad>" is reserved`},
 		{"reserved unk", "<unk>\n", `data: in.txt:1: token "<unk>" is reserved`},
+		{"lone CR endings", "a b\rc d\re\n", `data: in.txt:1: carriage return at byte 4`},
+		{"CR inside a line", "a\rb\r\n", `data: in.txt:1: carriage return at byte 2`},
+		{"no-break space", "a\u00a0b\n", `data: in.txt:1: whitespace U+00A0 at byte 2`},
+		{"em space", "x\na\u2003b\n", `data: in.txt:2: whitespace U+2003 at byte 2`},
+		{"vertical tab", "a\vb\n", `data: in.txt:1: whitespace U+000B at byte 2`},
+		{"line separator", "a\u2028b\n", `data: in.txt:1: whitespace U+2028 at byte 2`},
 		{"line too long", "a\n" + strings.Repeat("x", maxLineBytes+1) + "\n", "data: in.txt:2: bufio.Scanner: token too long"},
 	}
 	for _, tt := range tests {

@@ -178,8 +178,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("-%s is empty: give a file name", name)
 		}
 	}
-	if o.set["input"] && len(strings.Fields(o.input)) == 0 {
-		return o, errors.New("-input has no tokens")
+	if o.set["input"] {
+		toks, err := data.Tokens(o.input)
+		if err != nil {
+			return o, fmt.Errorf("-input: %w", err)
+		}
+		if len(toks) == 0 {
+			return o, errors.New("-input has no tokens")
+		}
 	}
 	if o.n < 0 || o.show < 0 || o.length < 0 {
 		return o, errors.New("-n, -show and -len must not be negative")
@@ -368,7 +374,10 @@ func checkReserved(toks []string) error {
 }
 
 func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
-	toks := strings.Fields(o.input)
+	toks, err := data.Tokens(o.input) // checked by parse
+	if err != nil {
+		return fmt.Errorf("-input: %w", err)
+	}
 	if err := checkReserved(toks); err != nil {
 		return fmt.Errorf("-input: %w", err)
 	}

@@ -676,3 +676,26 @@ func TestHeatmapWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictRefusesWhatDataRefuses: a -predict file is read by the rules
+// of a data file: lone \r endings (which joined three lines into one) and
+// whitespace other than the ASCII space (a no-break space split a token
+// where none shows) are refused as file:line with exit 2, and so is such
+// whitespace in -input.
+func TestPredictRefusesWhatDataRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, content, want string }{
+		{"lone CR", "a b\rc\rb a\r", ":1: carriage return at byte 4"},
+		{"NBSP", "a b\nb\u00a0a\n", ":2: whitespace U+00A0 at byte 2"},
+	} {
+		path := writeFile(t, filepath.Join(dir, c.name+".txt"), c.content)
+		r := runEval(t, "-ckpt", runDir, "-predict", path)
+		if want := "eval: data: " + path + c.want; r.code != 2 || r.stdout != "" || !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s: -predict: exit %d, stdout %q, stderr %q; want 2, nothing, one line starting %q", c.name, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	r := runEval(t, "-ckpt", runDir, "-input", "a\u2003b")
+	if want := "eval: -input: data: whitespace U+2003 at byte 2"; r.code != 2 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("-input with an em space: exit %d, stderr %q; want 2 and %q", r.code, r.stderr, want)
+	}
+}
