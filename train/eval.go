@@ -1,7 +1,9 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/nn"
@@ -13,12 +15,51 @@ const evalBatch = 250
 
 // Metrics summarise a model's predictions on a set of examples.
 type Metrics struct {
-	Loss             float64   `json:"loss"`              // mean cross-entropy per counted target
-	TokenAccuracy    float64   `json:"token_accuracy"`    // share of counted targets predicted right
-	SequenceAccuracy float64   `json:"sequence_accuracy"` // share of examples with every counted target right
-	Examples         int       `json:"examples"`
-	Targets          int       `json:"targets"`           // counted targets
-	PositionAccuracy []float64 `json:"position_accuracy"` // token accuracy at each position (tagging); NaN-free: positions never counted are omitted at the end
+	Loss             float64    `json:"loss"`              // mean cross-entropy per counted target
+	TokenAccuracy    float64    `json:"token_accuracy"`    // share of counted targets predicted right
+	SequenceAccuracy float64    `json:"sequence_accuracy"` // share of examples with every counted target right
+	Examples         int        `json:"examples"`
+	Targets          int        `json:"targets"`           // counted targets
+	PositionAccuracy ByPosition `json:"position_accuracy"` // token accuracy at each position (tagging), up to the last position counted
+}
+
+// ByPosition holds a value for each position of a sequence, NaN where
+// nothing was counted (lag<k>'s first k positions, all but the last of
+// recall); in JSON a NaN is null.
+type ByPosition []float64
+
+// MarshalJSON writes the values, null for NaN.
+func (b ByPosition) MarshalJSON() ([]byte, error) {
+	if b == nil {
+		return []byte("null"), nil
+	}
+	vals := make([]*float64, len(b))
+	for i := range b {
+		if !math.IsNaN(b[i]) {
+			vals[i] = &b[i]
+		}
+	}
+	return json.Marshal(vals)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (b *ByPosition) UnmarshalJSON(text []byte) error {
+	var vals []*float64
+	if err := json.Unmarshal(text, &vals); err != nil {
+		return err
+	}
+	if vals == nil {
+		*b = nil
+		return nil
+	}
+	*b = make(ByPosition, len(vals))
+	for i, v := range vals {
+		(*b)[i] = math.NaN()
+		if v != nil {
+			(*b)[i] = *v
+		}
+	}
+	return nil
 }
 
 // Evaluator runs a model's forward-only graphs over held-out examples,
@@ -197,11 +238,18 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 		m.TokenAccuracy /= float64(m.Targets)
 	}
 	m.SequenceAccuracy /= float64(len(exs))
-	for j := range posCount {
-		if posCount[j] == 0 {
-			break
+	// Positions without a count (a lag's first k, all but recall's last)
+	// are NaN, not the end of the list.
+	last := len(posCount) - 1
+	for last >= 0 && posCount[last] == 0 {
+		last--
+	}
+	for j := range posCount[:last+1] {
+		acc := math.NaN()
+		if posCount[j] > 0 {
+			acc = float64(posRight[j]) / float64(posCount[j])
 		}
-		m.PositionAccuracy = append(m.PositionAccuracy, float64(posRight[j])/float64(posCount[j]))
+		m.PositionAccuracy = append(m.PositionAccuracy, acc)
 	}
 	return m, preds, nil
 }

@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -528,7 +529,9 @@ func emit(stdout io.Writer, o options, rep report) error {
 	if len(m.PositionAccuracy) > 0 {
 		fmt.Fprint(stdout, "accuracy by position:")
 		for i, a := range m.PositionAccuracy {
-			fmt.Fprintf(stdout, " %d:%.1f%%", i+1, 100*a)
+			if !math.IsNaN(a) { // a position nothing is scored at
+				fmt.Fprintf(stdout, " %d:%.1f%%", i+1, 100*a)
+			}
 		}
 		fmt.Fprintln(stdout)
 	}
