@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,6 +189,17 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Optimizer describes the optimizer c trains with, as printed at the start
+// of a run: Adam when weight decay is 0 (AdamW without decay is Adam, step
+// for step), AdamW with its decoupled decay otherwise.
+func (c Config) Optimizer() string {
+	name := "Adam"
+	if c.WeightDecay != 0 {
+		name = fmt.Sprintf("AdamW (weight decay %g)", c.WeightDecay)
+	}
+	return fmt.Sprintf("%s, lr %g, β₁ %g, β₂ %g, ε %g", name, c.LR, c.Beta1, c.Beta2, c.AdamEps)
+}
+
 func (c Config) adam() optim.Config {
 	return optim.Config{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.AdamEps, WeightDecay: c.WeightDecay, Decoupled: true}
 }
@@ -229,18 +241,70 @@ func DecodeConfig(r io.Reader, c *Config) error {
 		return err
 	}
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.New(`the file is empty: want a JSON object of settings, such as {"steps": 1000}`)
+	}
 	if err := checkKeys(b); err != nil {
-		return err
+		return jsonError(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return err
+		return jsonError(err)
 	}
 	if dec.More() {
 		return errors.New("more than one JSON value")
 	}
 	return nil
+}
+
+// jsonError says what a config file's JSON error means in its own terms:
+// the key and the kind of value it takes, not Go's type names.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("the JSON ends early (a missing } or \")")
+	case errors.As(err, &se):
+		return fmt.Errorf("invalid JSON after byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("key %q: got %s, want %s", te.Field, te.Value, wantOf(te.Type))
+	}
+	return err
+}
+
+// wantOf describes the JSON values a Config field of type t takes.
+func wantOf(t reflect.Type) string {
+	if t.Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		if names, ok := choices[t]; ok {
+			return "a string: " + names
+		}
+		return "a string"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "a whole number (at most 9223372036854775807)"
+	case reflect.Uint64:
+		return "a whole number from 0 to 18446744073709551615"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	}
+	return t.Kind().String()
+}
+
+// choices names the values of Config's typed string settings, for
+// messages about a value of the wrong JSON type.
+var choices = map[reflect.Type]string{
+	reflect.TypeFor[layers.Activation]():    "relu or gelu",
+	reflect.TypeFor[layers.Positional]():    "sinusoidal, learned or none",
+	reflect.TypeFor[layers.NormPlacement](): "post or pre",
+	reflect.TypeFor[Dtype]():                "float32 or float64",
+	reflect.TypeFor[Arch]():                 "transformer or lstm",
 }
 
 // checkKeys reports what encoding/json would let pass silently: keys that

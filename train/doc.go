@@ -15,8 +15,8 @@
 // masks and compute gradients it does not need).
 //
 // A Trainer runs the loop — batch, forward and backward, global-norm
-// clipping, AdamW (Loshchilov & Hutter, 2019) with a learning-rate
-// schedule — validates on held-out data, logs one JSON object per line to
+// clipping, Adam (Kingma & Ba, 2015; with -weight-decay, AdamW, Loshchilov
+// & Hutter, 2019) with a learning-rate schedule — validates on held-out data, logs one JSON object per line to
 // metrics.jsonl, and checkpoints. A checkpoint directory holds the resolved
 // config, the vocabularies, the weights (model.safetensors), the optimizer
 // moments by parameter name, every random generator's state and the data

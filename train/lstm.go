@@ -39,7 +39,7 @@ func (c *LSTMConfig) resolve(*Architecture) {
 }
 
 func (c *LSTMConfig) bindFlags(fs *flag.FlagSet) {
-	fs.IntVar(&c.Directions, "directions", c.Directions, "an lstm's directions: 1, or 2 for bidirectional (default 2)")
+	fs.IntVar(&c.Directions, "directions", c.Directions, "with -model lstm only: 1, or 2 for bidirectional (an lstm's default; the other models take no -directions)")
 }
 
 func (c *LSTMConfig) directions() int {

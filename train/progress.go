@@ -13,41 +13,38 @@ import (
 // output is a file or a CI log, never a stream of carriage returns. The
 // zero Progress shows nothing.
 type Progress struct {
-	w     io.Writer
-	bar   *progressbar.ProgressBar
-	total int
-	start time.Time
-	first int
+	w           io.Writer
+	interactive bool
+	bar         *progressbar.ProgressBar // made by Start, which knows the total
+	total       int
+	start       time.Time
+	first       int
 }
 
-// NewProgress reports to w; interactive selects the live bar.
+// NewProgress reports to w; interactive selects the live bar. Nothing is
+// drawn before Start: a bar made without its total showed "(0/1)".
 func NewProgress(w io.Writer, interactive bool) Progress {
-	p := Progress{w: w}
-	if interactive {
-		p.bar = progressbar.NewOptions(1,
-			progressbar.OptionSetWriter(w),
+	return Progress{w: w, interactive: interactive}
+}
+
+// Start begins at step of total.
+func (p *Progress) Start(step, total int) {
+	p.total, p.start, p.first = total, time.Now(), step
+	if p.interactive && p.w != nil {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetRenderBlankState(true),
 		)
+		_ = p.bar.Set(step)
 	}
-	return p
 }
 
 // SetProgress directs progress reports of t.
 func (t *Trainer) SetProgress(p Progress) { t.progress = p }
-
-// Start begins at step of total.
-func (p *Progress) Start(step, total int) {
-	p.total, p.start, p.first = total, time.Now(), step
-	if p.bar != nil {
-		p.bar.ChangeMax(total)
-		_ = p.bar.Set(step)
-	}
-}
 
 // Update moves the bar after a step.
 func (p *Progress) Update(step int, loss, tokensPerSec float64) {
@@ -60,7 +57,7 @@ func (p *Progress) Update(step int, loss, tokensPerSec float64) {
 
 // Log reports a logging window in plain mode.
 func (p *Progress) Log(step int, loss, tokensPerSec, stepsPerSec float64) {
-	if p.w == nil || p.bar != nil {
+	if p.w == nil || p.interactive {
 		return
 	}
 	eta := time.Duration(float64(p.total-step) / stepsPerSec * float64(time.Second)).Round(time.Second)

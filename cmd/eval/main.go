@@ -61,9 +61,17 @@ func main() {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
 	default:
-		fmt.Fprintln(os.Stderr, "eval: "+err.Error())
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(2)
 	}
+}
+
+// errorLine formats err as the one line main prints: "eval: " and the
+// message on one line, without the train package's own "train: " prefix,
+// which read as "eval: train: …", as if the train command had failed.
+func errorLine(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "train: ")
+	return "eval: " + strings.ReplaceAll(msg, "\n", "; ")
 }
 
 type options struct {

@@ -699,3 +699,13 @@ func TestPredictRefusesWhatDataRefuses(t *testing.T) {
 		t.Errorf("-input with an em space: exit %d, stderr %q; want 2 and %q", r.code, r.stderr, want)
 	}
 }
+
+// TestErrorPrefixOnce: an error from the train package read "eval: train:
+// …", as if the train command had failed; the line names eval once.
+func TestErrorPrefixOnce(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-run")
+	r := runEval(t, "-ckpt", missing)
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "eval: "+missing) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("-ckpt %s: exit %d, stderr %q; want 2 and one line \"eval: %s: …\"", missing, r.code, r.stderr, missing)
+	}
+}

@@ -42,6 +42,10 @@ func TestLSTMRun(t *testing.T) {
 	if !strings.Contains(tr.stderr, "model: transformer, ") {
 		t.Errorf("a transformer run does not say its parameter count:\n%s", tr.stderr)
 	}
+	// The default run has weight decay 0: it is Adam, and says so.
+	if !strings.Contains(tr.stderr, "\noptimizer: Adam, lr ") {
+		t.Errorf("a run without weight decay does not say it trains with Adam:\n%s", tr.stderr)
+	}
 	if b, _ := os.ReadFile(filepath.Join(work, "tr", "config.json")); strings.Contains(string(b), `"model"`) || strings.Contains(string(b), `"directions"`) {
 		t.Errorf("a transformer's config.json names model or directions, unlike every earlier run's:\n%s", b)
 	}

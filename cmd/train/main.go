@@ -140,7 +140,7 @@ func bindFlags(fs *flag.FlagSet, c *train.Config) {
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: constant, cosine (linear warmup, cosine decay) or noam (inverse square root)")
 	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "warmup steps (-1: min(100, steps/10))")
 	fs.Float64Var(&c.Clip, "clip", c.Clip, "clip gradients to this global norm (0: no clipping)")
-	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "AdamW decoupled weight decay")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "decoupled weight decay (0: plain Adam; above 0: AdamW)")
 	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "Adam β₁")
 	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "Adam β₂")
 	fs.Float64Var(&c.AdamEps, "adam-eps", c.AdamEps, "Adam ε")
@@ -246,6 +246,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "data: "+note)
 	}
 	fmt.Fprintf(stderr, "model: %s, %d parameters\n", tr.Config().Model, tr.Model().NumParams())
+	fmt.Fprintf(stderr, "optimizer: %s\n", tr.Config().Optimizer())
 	fmt.Fprintf(stderr, "run directory: %s\n", tr.Dir())
 	interactive := false
 	if f, ok := stderr.(*os.File); ok && os.Getenv("CI") == "" {

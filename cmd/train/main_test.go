@@ -342,6 +342,13 @@ func TestHelp(t *testing.T) {
 	if strings.Count(r.stderr, "usage: train") != 1 || !strings.Contains(r.stderr, "-d-model int") {
 		t.Errorf("-h: stderr does not hold the usage once:\n%s", r.stderr)
 	}
+	// -directions had "(default 2)", which a transformer (the default
+	// model) refuses.
+	_, dirHelp, _ := strings.Cut(r.stderr, "-directions int\n")
+	dirHelp, _, _ = strings.Cut(dirHelp, "\n")
+	if strings.Contains(dirHelp, "(default 2)") || !strings.Contains(dirHelp, "-model lstm only") {
+		t.Errorf("-h: -directions says %q; want no plain default and that only an lstm takes it", dirHelp)
+	}
 }
 
 // TestCrashSafety kills training with SIGKILL at random moments, half of
