@@ -2,7 +2,9 @@ package train
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -122,16 +124,26 @@ func (t *Trainer) Step() int { return t.st.Step }
 
 // InitFrom replaces the initial weights of a fresh run with those in the
 // safetensors file at path, matched by name; a missing, extra or
-// differently shaped tensor is an error and changes nothing. When the file
-// sits in a checkpoint directory, the vocabularies saved beside it must be
-// the run's: the same shapes over other tokens would load silently and
-// start the run from weights that mean something else.
+// differently shaped tensor is an error and changes nothing. The
+// vocabularies saved beside the file (vocab.json, as in a checkpoint
+// directory) must be the run's, and a file without them is refused: the
+// same shapes over other tokens would load silently and start the run from
+// weights that mean something else.
 func (t *Trainer) InitFrom(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	if vb, err := os.ReadFile(filepath.Join(filepath.Dir(path), fileVocab)); err == nil {
+	vb, err := os.ReadFile(filepath.Join(filepath.Dir(path), fileVocab))
+	if errors.Is(err, fs.ErrNotExist) {
+		// Weights without their vocabulary would be taken whatever tokens
+		// they were trained on, as long as the shapes fit.
+		return fmt.Errorf("%s: no %s beside it, so the tokens its weights were trained on cannot be checked against this run's (give the model.safetensors inside a checkpoint directory, or put that checkpoint's %s beside it)", path, fileVocab, fileVocab)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(filepath.Dir(path), fileVocab), unwrapPath(err))
+	}
+	{
 		var v Vocab
 		if err := json.Unmarshal(vb, &v); err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(filepath.Dir(path), fileVocab), err)

@@ -784,4 +784,14 @@ func TestInitFromOtherVocabulary(t *testing.T) {
 	checkUsageError(t, runTrain(t, work, args...), "differs from this run's")
 	// The same vocabulary is taken.
 	mustTrain(t, work, tiny("-vocab", "8", "-out", filepath.Join(work, "same"), "-steps", "3", "-init-from", weights)...)
+	// The weights alone, without the vocab.json beside them, cannot be
+	// checked: refused (they were taken silently, whatever their tokens).
+	bare := filepath.Join(work, "bare", "model.safetensors")
+	if err := os.MkdirAll(filepath.Dir(bare), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(weights); err != nil || os.WriteFile(bare, b, 0o644) != nil {
+		t.Fatalf("copying the weights: %v", err)
+	}
+	checkUsageError(t, runTrain(t, work, tiny("-vocab", "8", "-out", filepath.Join(work, "bare-run"), "-steps", "3", "-init-from", bare)...), "no vocab.json beside it")
 }
