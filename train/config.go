@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -396,6 +397,44 @@ func OpenConfigFile(path string) (*ConfigFile, error) {
 		return nil, fmt.Errorf("train: config: %w", err)
 	}
 	return &ConfigFile{path: path, b: b}, nil
+}
+
+// Path returns the file's path.
+func (f *ConfigFile) Path() string { return f.path }
+
+// Keys returns the keys the file holds.
+func (f *ConfigFile) Keys() []string {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(bytes.TrimPrefix(f.b, []byte("\uFEFF")), &keys) != nil {
+		return nil // Overlay reports the error
+	}
+	return slices.Sorted(maps.Keys(keys))
+}
+
+// Sets reports whether the file sets key to a value other than base's:
+// a command refuses a setting that would do nothing, and a run's own
+// config.json, which lists every key, must still be usable as a -config.
+func (f *ConfigFile) Sets(key string, base Config) bool {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(bytes.TrimPrefix(f.b, []byte("\uFEFF")), &keys) != nil {
+		return false // Overlay reports the error
+	}
+	if _, ok := keys[key]; !ok {
+		return false
+	}
+	with := base
+	if f.Overlay(&with) != nil {
+		return false
+	}
+	return settingValue(with, key) != settingValue(base, key)
+}
+
+// settingValue is c's setting key as its JSON text.
+func settingValue(c Config, key string) string {
+	var all map[string]json.RawMessage
+	b, _ := json.Marshal(c) // a Config always marshals
+	_ = json.Unmarshal(b, &all)
+	return string(all[key])
 }
 
 // Overlay overlays the file onto c (see DecodeConfig).

@@ -197,6 +197,7 @@ func (g given) apply(c *train.Config, check func(name, was, now string) error) e
 type options struct {
 	config   string
 	file     *train.ConfigFile // the -config file, read once
+	preset   train.Config      // the task's preset (or the defaults), before the file and flags
 	resume   string
 	initFrom string
 }
@@ -229,6 +230,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError{err}
 		}
 		if err := foreignFlags(cfg, g); err != nil {
+			return usageError{err}
+		}
+		if err := inert(cfg, g, opts); err != nil {
 			return usageError{err}
 		}
 		if tr, err = newRun(cfg, cfg.RunDir()); err != nil {
@@ -295,6 +299,38 @@ func article(a train.Arch) string {
 	return "a " + a.String()
 }
 
+// taskOnly are the flags of a generated task, which a data file has no
+// use for.
+var taskOnly = []string{"vocab", "min-len", "val-examples", "test-examples"}
+
+// inert refuses what foreignFlags cannot see: a -config key of another
+// architecture, and a generated task's setting (flag or key) for a data
+// file, which would be silently ignored. A flag is refused whenever given;
+// a -config key when it changes the preset's value, so that a run's own
+// config.json (which lists every key) still works as a -config.
+func inert(cfg train.Config, g given, opts options) error {
+	if opts.file != nil {
+		for _, k := range opts.file.Keys() {
+			if arch, ok := train.ForeignKey(cfg.Model, k); ok && opts.file.Sets(k, opts.preset) {
+				return fmt.Errorf("-config %s: key %q is %s setting; %s has none", opts.file.Path(), k, article(arch), article(cfg.Model))
+			}
+		}
+	}
+	if cfg.Data == "" {
+		return nil
+	}
+	const why = "is a generated task's setting; with -data the tokens, lengths and held-out sets come from the files (-len caps the length, -val and -test give held-out files)"
+	for _, name := range taskOnly {
+		if g.set[name] {
+			return fmt.Errorf("-%s %s", name, why)
+		}
+		if opts.file != nil && opts.file.Sets(key(name), opts.preset) {
+			return fmt.Errorf("-config %s: key %q %s", opts.file.Path(), key(name), why)
+		}
+	}
+	return nil
+}
+
 // parse reads the flags: preset of the task, then the -config file, then
 // flags given on the command line, each overriding the one before.
 func parse(args []string, stderr io.Writer) (train.Config, options, given, error) {
@@ -348,6 +384,7 @@ func parse(args []string, stderr io.Writer) (train.Config, options, given, error
 		// A data file's len defaults to its longest line.
 		cfg.Task, cfg.Len = "", 0
 	}
+	opts.preset = cfg
 	if opts.file != nil {
 		if err := opts.file.Overlay(&cfg); err != nil {
 			return train.Config{}, opts, given{}, usageError{err}
@@ -367,6 +404,7 @@ func overlay(next *train.Config, parsed train.Config, g given, opts options) err
 	if opts.initFrom != "" {
 		return usageError{errors.New("-init-from starts a new run; it cannot be combined with -resume")}
 	}
+	recorded := next.Out
 	if opts.file != nil {
 		if err := opts.file.Overlay(next); err != nil {
 			return usageError{err}
@@ -374,6 +412,10 @@ func overlay(next *train.Config, parsed train.Config, g given, opts options) err
 	}
 	if g.set["out"] && filepath.Clean(parsed.Out) != filepath.Clean(opts.resume) {
 		return usageError{fmt.Errorf("-out %s with -resume %s: a resumed run stays in its own directory (copy it first to continue elsewhere)", parsed.Out, opts.resume)}
+	}
+	if !g.set["out"] && next.Out != recorded && filepath.Clean(next.Out) != filepath.Clean(opts.resume) {
+		// The run's own config.json names its directory, which is fine.
+		return usageError{fmt.Errorf("-config %s sets out %q with -resume %s: a resumed run stays in its own directory (drop the key, or copy the run first to continue elsewhere)", opts.file.Path(), next.Out, opts.resume)}
 	}
 	before := *next // describe reads the checkpoint's data and task
 	err := g.apply(next, func(name, was, now string) error {
