@@ -270,7 +270,10 @@ func jsonError(err error) error {
 	case errors.As(err, &se):
 		return fmt.Errorf("invalid JSON after byte %d: %v", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case errors.As(err, &te) && te.Field != "":
-		return fmt.Errorf("key %q: got %s, want %s", te.Field, te.Value, wantOf(te.Type))
+		// Field is the Go path to the key (Architecture.TransformerConfig.heads):
+		// its last element is the key as the file spells it.
+		k := te.Field[strings.LastIndex(te.Field, ".")+1:]
+		return fmt.Errorf("key %q: got %s, want %s", k, te.Value, wantOf(te.Type))
 	}
 	return err
 }
