@@ -65,6 +65,9 @@ func NewDataset(c Config) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if err := checkHeldOutMemory(c.ValExamples, c.TestExamples, c.Len); err != nil {
+		return nil, err
+	}
 	sp, err := data.NewSplits(task, data.SplitConfig{
 		Seed: c.Seed, MinLen: c.MinLen, MaxLen: c.Len, Val: c.ValExamples, Test: c.TestExamples,
 	})

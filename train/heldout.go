@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,6 +171,10 @@ func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, erro
 		count := cfg.TestExamples
 		if n > 0 {
 			count = n
+		}
+		if need, avail := heldOutBytes(count, length), availableOr(math.MaxInt64); need > avail || need < 0 {
+			return nil, fmt.Errorf("train: %d sequences of length %d need about %s, more than the %s this machine has available; ask for fewer or shorter: %w",
+				count, length, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
 		}
 		sp, err := data.NewSplits(task, data.SplitConfig{Seed: cfg.Seed, MinLen: cfg.MinLen, MaxLen: cfg.Len, Val: 1, Test: count, TestLen: length})
 		if err != nil {

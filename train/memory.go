@@ -192,3 +192,59 @@ func memAvailable() (int64, bool) {
 	}
 	return 0, false
 }
+
+// Bytes a generated example holds, as an estimate with room to spare: the
+// Example's two slices, their tokens (8 bytes each, input and target), its
+// entry in the split's set of seen inputs, and its prediction at
+// evaluation; doubled for the collector's headroom.
+const (
+	exampleBytes  = 2 * 160 // per example
+	exampleTokens = 2 * 32  // per token of its length
+)
+
+// heldOutBytes estimates the memory of n generated examples of length up
+// to maxLen.
+func heldOutBytes(n, maxLen int) int64 {
+	return int64(n) * (exampleBytes + exampleTokens*int64(maxLen))
+}
+
+// checkHeldOutMemory refuses generated held-out sets (val and test
+// examples of length up to maxLen) that would not fit in the memory this
+// machine has available, before generating any: 100,000,000 validation
+// examples took all 24 GB of a machine and ignored signals for minutes.
+func checkHeldOutMemory(val, test, maxLen int) error {
+	avail, ok := memAvailable()
+	if !ok {
+		return nil
+	}
+	return heldOutFits(val, test, maxLen, avail)
+}
+
+// heldOutFits is checkHeldOutMemory against avail bytes.
+func heldOutFits(val, test, maxLen int, avail int64) error {
+	if val < 0 || test < 0 { // Validate's to refuse
+		return nil
+	}
+	// In float64: sizes near the int range must not wrap around.
+	needF := (float64(val) + float64(test)) * float64(exampleBytes+exampleTokens*maxLen)
+	if needF <= float64(avail) {
+		return nil
+	}
+	need := int64(min(needF, math.MaxInt64))
+	key := "val_examples"
+	if test > val {
+		key = "test_examples"
+	}
+	e := settingError(key, "{val_examples} %d and {test_examples} %d of length up to %d need about %s, more than the %s this machine has available; lower {-"+key+"}: %v",
+		val, test, maxLen, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
+	e.err = ErrGraphTooLarge
+	return fmt.Errorf("train: %w", e)
+}
+
+// availableOr is memAvailable, or def where the kernel does not say.
+func availableOr(def int64) int64 {
+	if avail, ok := memAvailable(); ok {
+		return avail
+	}
+	return def
+}

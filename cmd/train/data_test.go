@@ -780,7 +780,7 @@ func TestInitFromOtherVocabulary(t *testing.T) {
 	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := append(append([]string{}, model...), "-data", data, "-len", "6", "-steps", "3", "-init-from", weights, "-out", filepath.Join(work, "dst"))
+	args := append(append([]string{}, fileModel...), "-data", data, "-len", "6", "-steps", "3", "-init-from", weights, "-out", filepath.Join(work, "dst"))
 	checkUsageError(t, runTrain(t, work, args...), "differs from this run's")
 	// The same vocabulary is taken.
 	mustTrain(t, work, tiny("-vocab", "8", "-out", filepath.Join(work, "same"), "-steps", "3", "-init-from", weights)...)

@@ -90,3 +90,22 @@ func TestResumeConfigOut(t *testing.T) {
 	}
 	mustTrain(t, work, "-resume", run, "-config", filepath.Join(run, "config.json"), "-steps", "5")
 }
+
+// TestHeldOutTooBig: -val-examples 100000000 took all of a 24 GB machine's
+// memory before; held-out sets that cannot fit are refused at once with
+// the one line -len and -batch get, and nothing is written.
+func TestHeldOutTooBig(t *testing.T) {
+	if _, err := os.Stat("/proc/meminfo"); err != nil {
+		t.Skip("no /proc/meminfo: the check needs the kernel's MemAvailable")
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	for _, flag := range []string{"-val-examples", "-test-examples"} {
+		err := run(context.Background(), tiny("-out", out, flag, "100000000000"), io.Discard, io.Discard)
+		if exitCode(err) != exitUsage || !strings.Contains(errorLine(err), "lower "+flag) {
+			t.Errorf("%s 1e11: exit %d, %v; want %d saying to lower %s", flag, exitCode(err), err, exitUsage, flag)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s 1e11: refused, yet %s exists", flag, out)
+		}
+	}
+}
