@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
@@ -21,14 +22,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -447,11 +451,13 @@ func TestBrowserNoHistory(t *testing.T) {
 }
 
 // TestBrowserScale: a 64-token input on a 4-layer, 8-head model stays
-// responsive: from the input event to the frame after it, moving the
-// slider or switching heads takes under 100 ms. Each action is timed in
-// three rounds and its fastest counts: a busy machine can only add time,
-// so the fastest round is the page's own cost. Chromium's
-// long-animation-frame entries are logged beside.
+// responsive: moving the slider or switching heads costs the page's
+// renderer under 100 ms of CPU from the event to the second frame after
+// it. The CPU time is the thread time Chromium's trace records for each
+// top-level task of the renderer (all its threads: script, style, layout,
+// paint, raster), so it measures the page's own work however busy the
+// machine is (each action's cheapest of three rounds); the wall time from
+// event to frame is logged beside it.
 func TestBrowserScale(t *testing.T) {
 	c := tiny(t)
 	c.MinLen, c.Len = 64, 64
@@ -469,36 +475,154 @@ func TestBrowserScale(t *testing.T) {
 	}
 	tb := open(t, path)
 	defer tb.clean(t)
-	eval[bool](t, tb, `(() => {
-		window.longFrames = [];
-		new PerformanceObserver(list => { for (const e of list.getEntries()) window.longFrames.push(e.duration); })
-			.observe({type: 'long-animation-frame', buffered: false});
-		return true; })()`)
-	// Each action's time from the event to the next frame.
-	times := eval[[]float64](t, tb, `(async () => {
-		const best = [];
-		for (let round = 0; round < 3; round++) {
-		const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-		const timed = async (act) => { await frame(); const t0 = performance.now(); act(); await frame(); await frame(); return performance.now() - t0; };
-		const ex = document.getElementById('example'), slider = document.getElementById('step');
-		const out = [];
-		out.push(await timed(() => { ex.value = '0'; ex.dispatchEvent(new Event('change')); }));
-		for (let h = 0; h < 8; h++) out.push(await timed(() => document.querySelector('#heads .chip[data-head="' + h + '"]').click()));
-		out.push(await timed(() => { ex.value = '1'; ex.dispatchEvent(new Event('change')); }));
-		for (let s = Number(slider.max); s >= 0; s--) out.push(await timed(() => { slider.value = String(s); slider.dispatchEvent(new Event('input')); }));
-		for (let h = 7; h >= 0; h--) out.push(await timed(() => document.querySelector('#heads .chip[data-head="' + h + '"]').click()));
-		out.forEach((d, i) => { best[i] = round === 0 ? d : Math.min(best[i], d); });
+
+	var (
+		mu     sync.Mutex
+		events []traceEvent
+		done   = make(chan struct{})
+	)
+	if err := chromedp.Listen(tb.ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *tracing.EventDataCollected:
+			mu.Lock()
+			for _, v := range ev.Value {
+				var e traceEvent
+				if json.Unmarshal(v, &e) == nil {
+					events = append(events, e)
+				}
+			}
+			mu.Unlock()
+		case *tracing.EventTracingComplete:
+			close(done)
 		}
-		return best; })()`)
-	long := eval[[]float64](t, tb, `window.longFrames`)
-	worst := 0.0
-	for _, d := range times {
-		worst = max(worst, d)
+	}); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("64 tokens, 4 layers × 8 heads: %d actions, slowest %.1f ms from event to the next frame (fastest of 3 rounds): %v; long animation frames (all rounds): %v", len(times), worst, times, long)
-	if worst >= 100 {
-		t.Errorf("an action took %.1f ms to the next frame in its fastest round, want under 100", worst)
+	if _, err := chromedp.Call(tb.ctx, tracing.Start, tracing.StartParams{
+		TransferMode: tracing.StartTransferModeReportEvents,
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: []string{"toplevel", "blink.user_timing"}},
+	}); err != nil {
+		t.Fatal(err)
 	}
+	// Each action between two marks: the event, then two frames; the
+	// whole sequence three times, each action's cheapest round counting,
+	// since a busy machine only adds to it.
+	const rounds = 3
+	wall := eval[[]float64](t, tb, `(async () => {
+		const rounds = `+fmt.Sprint(rounds)+`;
+		const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+		let n = 0;
+		const out = [];
+		const timed = async (act) => {
+			await frame();
+			performance.mark('qkv-start-' + n);
+			const t0 = performance.now();
+			act();
+			await frame(); await frame();
+			out.push(performance.now() - t0);
+			performance.mark('qkv-end-' + n);
+			n++;
+		};
+		const ex = document.getElementById('example'), slider = document.getElementById('step');
+		for (let round = 0; round < rounds; round++) {
+			await timed(() => { ex.value = '0'; ex.dispatchEvent(new Event('change')); });
+			for (let h = 0; h < 8; h++) await timed(() => document.querySelector('#heads .chip[data-head="' + h + '"]').click());
+			await timed(() => { ex.value = '1'; ex.dispatchEvent(new Event('change')); });
+			for (let s = Number(slider.max); s >= 0; s--) await timed(() => { slider.value = String(s); slider.dispatchEvent(new Event('input')); });
+			for (let h = 7; h >= 0; h--) await timed(() => document.querySelector('#heads .chip[data-head="' + h + '"]').click());
+		}
+		return out; })()`)
+	if _, err := chromedp.Call(tb.ctx, tracing.End, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the trace did not complete")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	all := actionCPU(t, events, len(wall))
+	n := len(wall) / rounds
+	cpu, wallBest := make([]float64, n), make([]float64, n)
+	for i := range n {
+		cpu[i], wallBest[i] = all[i], wall[i]
+		for r := 1; r < rounds; r++ {
+			cpu[i], wallBest[i] = min(cpu[i], all[r*n+i]), min(wallBest[i], wall[r*n+i])
+		}
+	}
+	wall = wallBest
+	worst, worstWall := 0.0, 0.0
+	for i := range cpu {
+		worst, worstWall = max(worst, cpu[i]), max(worstWall, wall[i])
+	}
+	t.Logf("64 tokens, 4 layers × 8 heads, %d actions (first choose an example, then click each head, choose a probe example, move the slider through %d steps, click each head): renderer CPU ms %.1f (worst %.1f); wall ms from event to the second frame %.1f (worst %.1f, machine load included); cheapest of %d rounds",
+		len(cpu), len(p.History.Steps), cpu, worst, wall, worstWall, rounds)
+	for i, ms := range cpu {
+		if ms >= 100 {
+			t.Errorf("action %d cost the renderer %.1f ms of CPU, want under 100", i, ms)
+		}
+	}
+}
+
+// traceEvent is one event of a Chromium trace: a complete event (ph X)
+// with its wall and thread duration in µs, or a user timing mark.
+type traceEvent struct {
+	Name string  `json:"name"`
+	Cat  string  `json:"cat"`
+	Ph   string  `json:"ph"`
+	Pid  int     `json:"pid"`
+	Tid  int     `json:"tid"`
+	Ts   float64 `json:"ts"`
+	Dur  float64 `json:"dur"`
+	Tdur float64 `json:"tdur"`
+}
+
+// actionCPU sums, for each of n actions, the thread time of the
+// renderer's outermost top-level tasks that start between the action's
+// marks, over all the renderer's threads, in ms.
+func actionCPU(t *testing.T, events []traceEvent, n int) []float64 {
+	t.Helper()
+	start, end := make([]float64, n), make([]float64, n)
+	pid := -1
+	for _, e := range events {
+		if !strings.Contains(e.Cat, "blink.user_timing") {
+			continue
+		}
+		var k int
+		if _, err := fmt.Sscanf(e.Name, "qkv-start-%d", &k); err == nil && k < n {
+			start[k], pid = e.Ts, e.Pid
+		} else if _, err := fmt.Sscanf(e.Name, "qkv-end-%d", &k); err == nil && k < n {
+			end[k] = e.Ts
+		}
+	}
+	if pid < 0 {
+		t.Fatal("the trace holds no marks")
+	}
+	var tasks []traceEvent
+	for _, e := range events {
+		if e.Pid == pid && e.Ph == "X" && strings.Contains(e.Cat, "toplevel") && e.Tdur > 0 {
+			tasks = append(tasks, e)
+		}
+	}
+	if len(tasks) == 0 {
+		t.Fatal("the trace holds no top-level task with a thread time")
+	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].Ts < tasks[j].Ts })
+	cpu := make([]float64, n)
+	outerEnd := map[int]float64{} // by thread: where the outermost task seen ends
+	for _, e := range tasks {
+		if e.Ts < outerEnd[e.Tid] {
+			continue // inside a task already counted
+		}
+		outerEnd[e.Tid] = e.Ts + e.Dur
+		for k := range n {
+			if e.Ts >= start[k] && e.Ts < end[k] {
+				cpu[k] += e.Tdur / 1000
+			}
+		}
+	}
+	return cpu
 }
 
 // TestBrowserScreenshot redraws docs/explorer.png, the README's picture,

@@ -31,7 +31,7 @@ func Build(ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error
 	}
 	if !ck.Model.HasAttention() {
 		if mc.Kind != data.Tagging {
-			return nil, errors.New("explore: an LSTM classifier has no gradient saliency to show (it needs a loss at every position)")
+			return nil, errors.New("explore: a classifier without attention has no gradient saliency to show (it needs a loss at every position)")
 		}
 		p.Kind, p.Layers, p.Heads, p.DK = train.ProbeSaliency, 1, 1, 0
 	}
@@ -179,7 +179,7 @@ func history(ck *train.Checkpoint, in *data.Vocab) (*History, []data.Example, er
 }
 
 // weigher computes an example's weights: attention, queries and keys for a
-// transformer, gradient saliency for an LSTM.
+// transformer, gradient saliency for a model without attention (an LSTM, a GRU).
 type weigher struct {
 	ev   *train.Evaluator
 	sal  *train.GradientProbe

@@ -103,6 +103,18 @@
 
   /** @type {Map<string, Float32Array>} */
   const cache = new Map();
+  /** @type {Map<string, Float32Array>} */
+  const decodedCache = new Map();
+  /** floats(b64), decoded once. @param {string | undefined} b64 @returns {Float32Array} */
+  function decoded(b64) {
+    if (!b64) return new Float32Array(0);
+    let v = decodedCache.get(b64);
+    if (!v) {
+      v = floats(b64);
+      decodedCache.set(b64, v);
+    }
+    return v;
+  }
   /**
    * The weights of example ex at slider position step, [layer][head][query][key]
    * flattened: the checkpoint's, or a record's bytes as b/255.
@@ -159,7 +171,7 @@
   body.appendChild(el('h1', {}, page.title));
   body.appendChild(el('div', { class: 'info' },
     `checkpoint ${page.checkpoint} · step ${page.step} · ${page.layers} layer(s) × ${page.heads} head(s)` +
-    (saliency ? ' · an LSTM: gradient saliency ‖∂L_j/∂x_i‖, each row scaled to sum to 1, in place of attention' : ` · d_k ${page.dk}`)));
+    (saliency ? ' · no attention (a recurrent model): gradient saliency ‖∂L_j/∂x_i‖, each row scaled to sum to 1, in its place' : ` · d_k ${page.dk}`)));
 
   const controls = el('div', { class: 'controls' });
   body.appendChild(controls);
@@ -447,7 +459,7 @@
     const t = page.examples[state.ex].tokens.length;
     const w = weightsAt(state.ex, state.step);
     const job = ++thumbJob;
-    const perFrame = Math.max(1, Math.floor(40000 / (t * t)));
+    const perFrame = Math.max(1, Math.floor(5000 / (t * t)));
     let n = 0;
     const draw = () => {
       if (job !== thumbJob) return;
@@ -490,9 +502,9 @@
     const h = qkHead();
     const l = state.layer;
     const i = Math.min(state.query, t - 1);
-    const q = floats(e.q);
-    const k = floats(e.k);
-    const w = floats(e.weights);
+    const q = decoded(e.q);
+    const k = decoded(e.k);
+    const w = weightsAt(state.ex, records);
     const at = (/** @type {Float32Array} */ v, /** @type {number} */ pos) => v.subarray(((l * page.heads + h) * t + pos) * dk, ((l * page.heads + h) * t + pos + 1) * dk);
     const qi = at(q, i);
     let scale = 0;
@@ -555,7 +567,13 @@
 
   // ---- Summary ----------------------------------------------------------------
 
+  let summaryShown = '';
+
+  /** Rebuilds the summary table when the example or step changed. */
   function updateSummary() {
+    const key = `${state.ex}/${state.step}`;
+    if (key === summaryShown) return;
+    summaryShown = key;
     const t = page.examples[state.ex].tokens.length;
     const w = weightsAt(state.ex, state.step);
     const al = page.alignment;
@@ -596,7 +614,12 @@
 
   // ---- Example and slider text ----------------------------------------------
 
+  let exampleShown = -1;
+
+  /** Shows the example's tokens, expected and predicted, when it changed. */
   function updateExample() {
+    if (exampleShown === state.ex) return;
+    exampleShown = state.ex;
     const e = page.examples[state.ex];
     const parts = [el('div', {}, `input:     ${e.tokens.join(' ')}`)];
     const pred = el('div', {}, 'predicted: ');
