@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/google/renameio/v2"
 
 	"github.com/qkv-dev/qkv/internal/explore"
 	"github.com/qkv-dev/qkv/train"
@@ -53,8 +50,8 @@ func checkExploreFlags(o options) error {
 	return nil
 }
 
-// writeExplorer writes the explorer page of the checkpoint to o.explore,
-// atomically: the file is whole or not there.
+// writeExplorer writes the explorer page of the checkpoint to o.explore
+// (train.WriteOutput: a file is whole or not there).
 func writeExplorer(o options, stdout, stderr io.Writer) error {
 	if err := checkWritable("-explore", o.explore); err != nil {
 		return err
@@ -90,11 +87,9 @@ func writeExplorer(o options, stdout, stderr io.Writer) error {
 	if err := explore.Write(&b, page); err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(o.explore, b.Bytes(), 0o644); err != nil {
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			err = le.Err
-		}
+	// A regular file is replaced atomically; a device, pipe or link is
+	// written through, never replaced.
+	if err := train.WriteOutput(o.explore, b.Bytes()); err != nil {
 		return fmt.Errorf("-explore %s: %w", o.explore, unwrapPath(err))
 	}
 	history := "no training history (the run predates it)"
