@@ -220,6 +220,9 @@ def main():
     p.add_argument("-t-d-ff", dest="t_d_ff", type=int, default=64)
     p.add_argument("-study", action="store_true", help="cmd/study's cross-check: both models, its sizes, lr 1e-4,1e-3,1e-2, seeds 1,2,3")
     p.add_argument("-threads", type=int, default=1, help="torch threads (1: OpenMP spinning on a loaded machine costs more than it gains)")
+    p.add_argument("-combine", nargs="+", metavar="LOG",
+                   help="with -study: train nothing; take the runs from these logs of earlier invocations (their JSON lines), "
+                        "as -study would have run them, split across processes")
     p.add_argument("-jobs", type=int, default=1, help="train this many runs at once, in separate processes")
     p.add_argument("-o", help="write the results as JSON here")
     a = p.parse_args()
@@ -244,8 +247,24 @@ def main():
         plan = [(a.model, None)]
         lrs, seeds = [float(v) for v in a.lr.split(",")], [int(v) for v in a.seeds.split(",")]
     summary = []
-    pool = multiprocessing.Pool(a.jobs) if a.jobs > 1 else None
-    run = lambda jobs: (pool.starmap if pool else lambda f, it: [f(*x) for x in it])(train_job, [(a, data) + j for j in jobs])
+    pool = multiprocessing.Pool(a.jobs) if a.jobs > 1 and not a.combine else None
+    logged = []
+    for path in a.combine or []:
+        with open(path) as f:
+            logged += [json.loads(line) for line in f if line.startswith('{"model"')]
+
+    def run(jobs):
+        if a.combine:
+            out = []
+            for kind, seed, lr in jobs:
+                r = next((r for r in logged if (r["model"], r["seed"], r["lr"]) == (kind, seed, lr)), None)
+                if r is None:
+                    sys.exit(f"-combine: no run of {kind}, seed {seed}, lr {lr} in {a.combine}")
+                out.append(r)
+            return out
+        if pool:
+            return pool.starmap(train_job, [(a, data) + j for j in jobs])
+        return [train_job(a, data, *j) for j in jobs]
     # The sweeps of every model at the first seed, side by side; then the
     # remaining seeds at each model's chosen rate.
     sweeps = {kind: [] for kind, _ in plan}

@@ -37,20 +37,23 @@ func (s *study) interpretability(res *Results, pics map[string][]byte) error {
 		if !ok {
 			return fmt.Errorf("task %s has no alignment rule", name)
 		}
-		var models [2]*trained
+		var fits [2]*fit
+		var models [2]*trained // the study's seed at the chosen rate: the one drawn and scored
 		for i, c := range []train.Config{tc, lc} {
-			if models[i], err = s.train(c, false); err != nil {
+			if fits[i], err = s.fitOf(c, nil); err != nil {
 				return err
 			}
-			p.Step(fmt.Sprintf("%s %s %.1f%%", name, modelNames[i], 100*models[i].test.SequenceAccuracy))
+			models[i] = fits[i].runs[0]
+			p.Step(fmt.Sprintf("%s %s %.1f%% (lr %g)", name, modelNames[i], 100*medianOf(values(fits[i], seqAcc)), fits[i].tuning.Chosen))
 		}
+		s.kept[name] = fits
 		exs, err := heldOut(tc, s.sc.AttnExamples)
 		if err != nil {
 			return err
 		}
 		in := Interpretation{Task: name, Steps: tc.Steps, Examples: len(exs),
-			Sequence: Accuracy{models[0].test.SequenceAccuracy, models[1].test.SequenceAccuracy},
-			Token:    Accuracy{models[0].test.TokenAccuracy, models[1].test.TokenAccuracy},
+			Sequence: accuracy(fits[0], fits[1], seqAcc),
+			Token:    accuracy(fits[0], fits[1], tokenAcc),
 		}
 		ev := train.NewEvaluator(models[0].model)
 		al, err := train.MeasureAlignment(ev.Attention, exs, aligner)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/train"
 )
 
 // lagName is the task name of distance k.
@@ -34,24 +35,36 @@ func (s *study) longRange(res *Results, pics map[string][]byte) error {
 			return err
 		}
 		res.Models = append(res.Models, match)
-		probe := k == s.sc.ProbeK
-		t, err := s.train(tc, probe)
+		ft, err := s.fitOf(tc, nil)
 		if err != nil {
 			return err
 		}
-		p.Step(fmt.Sprintf("%s transformer %.1f%%", tc.Task, 100*t.test.TokenAccuracy))
-		l, err := s.train(lc, probe)
+		p.Step(fmt.Sprintf("%s transformer %.1f%% (lr %g)", tc.Task, 100*medianOf(values(ft, tokenAcc)), ft.tuning.Chosen))
+		fl, err := s.fitOf(lc, nil)
 		if err != nil {
 			return err
 		}
-		p.Step(fmt.Sprintf("%s lstm %.1f%%", tc.Task, 100*l.test.TokenAccuracy))
-		if probe {
-			s.probed = [2]*trained{t, l}
+		p.Step(fmt.Sprintf("%s lstm %.1f%% (lr %g)", tc.Task, 100*medianOf(values(fl, tokenAcc)), fl.tuning.Chosen))
+		if k == s.sc.ProbeK {
+			// Experiment 2 probes the study's seed at the chosen rates,
+			// and the same models as they were before training: the
+			// same seed draws the same initial weights.
+			for i, f := range []*fit{ft, fl} {
+				t := f.runs[0]
+				init, err := train.NewTaskModel(t.cfg)
+				if err != nil {
+					return err
+				}
+				if t.init, err = train.NewGradientProbe(init); err != nil {
+					return err
+				}
+				s.probed[i] = t
+			}
 		}
 		res.LongRange.Points = append(res.LongRange.Points, LagPoint{
 			K: k, MinLen: tc.MinLen, MaxLen: tc.Len,
-			Token:    Accuracy{t.test.TokenAccuracy, l.test.TokenAccuracy},
-			Sequence: Accuracy{t.test.SequenceAccuracy, l.test.SequenceAccuracy},
+			Token:    accuracy(ft, fl, tokenAcc),
+			Sequence: accuracy(ft, fl, seqAcc),
 		})
 	}
 	if s.probed[0] == nil {
@@ -68,3 +81,9 @@ func (s *study) longRange(res *Results, pics map[string][]byte) error {
 // modelNames name the two models in results and plots, in the order the
 // study keeps them.
 var modelNames = [2]string{"transformer", "lstm"}
+
+// values is x of each of f's seeds.
+func values(f *fit, x func(*trained) float64) []float64 {
+	_, v := f.medians(x)
+	return v
+}

@@ -20,17 +20,19 @@ import (
 // structure in seconds. Its numbers mean nothing.
 var tiny = scale{
 	Name: "test", Val: 20, Test: 30,
-	LagKs: []int{1, 2}, LagSteps: 20,
+	LagKs: []int{2}, LagSteps: 20,
 	ProbeK: 2, ProbeExamples: 1,
 	TimeTs: []int{4, 8}, TimeBatch: 2, TimeWarmup: 0, TimeReps: 1,
 	AttnSteps: 20, AttnExamples: 4,
 	ParitySteps: 20, ParityLens: []int{12, 14}, ParityExample: 8,
+	CopySteps: 20, LRs: []float64{1e-3, 1e-2}, Seeds: 2, TwinSteps: 20,
 }
 
 // sections are REPORT.md's headings, each of which the report must hold.
 var sections = []string{
 	"# Why attention: the study", "## Verdicts", "## Models", "## 1. Long-range dependencies",
 	"## 2. Gradient flow", "## 3. Parallelism", "## 4. Interpretability", "### reverse", "### recall", "## 5. Negative control",
+	"## 6. Length generalisation", "## 7. Cross-check against PyTorch", "## Learning-rate sweeps",
 }
 
 // TestStudyReport runs the whole study at the test scale and checks the
@@ -125,7 +127,7 @@ func TestStudyReport(t *testing.T) {
 	b2, _ := os.ReadFile(filepath.Join(dir2, "results.json"))
 	again := decodeResults(t, b2)
 	for _, r := range []*Results{got, again} {
-		r.WallSeconds, r.Parallelism.Points = 0, nil
+		r.WallSeconds, r.Parallelism.Points, r.Load = 0, nil, [2]float64{}
 		r.Verdicts = slices.DeleteFunc(r.Verdicts, func(v Verdict) bool { return v.Claim == claimParallel })
 	}
 	if !reflect.DeepEqual(got, again) {
@@ -206,8 +208,45 @@ func checkResults(t *testing.T, r *Results) {
 		t.Errorf("header %q %q %d %d", r.Study, r.Scale, r.Seed, r.Cores)
 	}
 	positive("wall_seconds", r.WallSeconds)
-	if len(r.Models) != len(tiny.LagKs)+3 {
-		t.Errorf("%d model pairs, want %d", len(r.Models), len(tiny.LagKs)+3)
+	if len(r.Models) != len(tiny.LagKs)+4 {
+		t.Errorf("%d model pairs, want %d", len(r.Models), len(tiny.LagKs)+4)
+	}
+	// A sweep per task and model: lag, reverse, recall, runparity, copy,
+	// and the cross-check's two.
+	if want := 2*(len(tiny.LagKs)+4) + 2; len(r.Tuning) != want {
+		t.Errorf("%d sweeps, want %d", len(r.Tuning), want)
+	}
+	for _, tu := range r.Tuning {
+		if len(tu.Val) != len(tu.LRs) || !slices.Contains(tu.LRs, tu.Chosen) {
+			t.Errorf("sweep %+v: a score per rate and a chosen rate among them", tu)
+		}
+	}
+	for _, p := range r.LongRange.Points {
+		if len(p.Token.TransformerSeeds) != tiny.Seeds || len(p.Token.LSTMSeeds) != tiny.Seeds {
+			t.Errorf("lag%d: seeds %v and %v, want %d each", p.K, p.Token.TransformerSeeds, p.Token.LSTMSeeds, tiny.Seeds)
+		}
+		if p.Token.Transformer != medianOf(p.Token.TransformerSeeds) || p.Token.LSTM != medianOf(p.Token.LSTMSeeds) {
+			t.Errorf("lag%d: %v and %v are not the medians of %v and %v", p.K, p.Token.Transformer, p.Token.LSTM, p.Token.TransformerSeeds, p.Token.LSTMSeeds)
+		}
+	}
+	if len(r.Length) != len(lengthTasks) {
+		t.Errorf("%d length tasks, want %d", len(r.Length), len(lengthTasks))
+	}
+	for _, g := range r.Length {
+		if len(g.Points) != 3 || g.Points[2].Len != 2*g.TrainMaxLen {
+			t.Errorf("%s: points %+v, want 3 up to twice %d", g.Task, g.Points, g.TrainMaxLen)
+		}
+		for _, p := range g.Points {
+			unit(g.Task+" length token", p.Token.Transformer)
+			unit(g.Task+" length token", p.Token.LSTM)
+		}
+	}
+	if len(r.CrossCheck.Models) != 2 || r.CrossCheck.Torch == "" {
+		t.Errorf("cross-check %+v", r.CrossCheck)
+	}
+	for _, m := range r.CrossCheck.Models {
+		unit("qkv twin accuracy", m.QKV.Median)
+		unit("torch twin accuracy", m.Torch.Median)
 	}
 	for _, m := range r.Models {
 		if math.Abs(float64(m.LSTMParams-m.TransformerParams)) > 0.1*float64(m.TransformerParams) {
@@ -243,8 +282,8 @@ func checkResults(t *testing.T, r *Results) {
 		t.Errorf("%d timing points, want %d", len(r.Parallelism.Points), len(tiny.TimeTs))
 	}
 	for _, p := range r.Parallelism.Points {
-		positive("transformer ms", p.TransformerMs)
-		positive("lstm ms", p.LSTMMs)
+		positive("transformer ms", p.Transformer.Median)
+		positive("lstm ms", p.LSTM.Median)
 		if p.TransformerDepth != tLayers || p.LSTMDepth != lstmLayers*p.T {
 			t.Errorf("T=%d: depths %d and %d", p.T, p.TransformerDepth, p.LSTMDepth)
 		}
@@ -278,7 +317,7 @@ func checkResults(t *testing.T, r *Results) {
 		unit("parity token", p.Token.Transformer)
 		unit("parity token", p.Token.LSTM)
 	}
-	claims := []string{claimLongRange, claimGradients, claimParallel, claimReadable, claimControl}
+	claims := []string{claimLongRange, claimGradients, claimParallel, claimReadable, claimControl, claimLength, claimTwin}
 	if len(r.Verdicts) != len(claims) {
 		t.Fatalf("%d verdicts, want %d", len(r.Verdicts), len(claims))
 	}

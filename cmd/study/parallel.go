@@ -51,14 +51,14 @@ func (s *study) parallelism(res *Results, pics map[string][]byte) error {
 			if err != nil {
 				return err
 			}
-			ms := median(times)
+			tm := timing{Median: median(times), Min: ms(times[0]), Max: ms(times[len(times)-1])}
 			depth := train.SequentialDepth(m.Config(), t)
 			if i == 0 {
-				pt.TransformerMs, pt.TransformerDepth = ms, depth
+				pt.Transformer, pt.TransformerDepth = tm, depth
 			} else {
-				pt.LSTMMs, pt.LSTMDepth = ms, depth
+				pt.LSTM, pt.LSTMDepth = tm, depth
 			}
-			p.Step(fmt.Sprintf("T=%d %s %.1f ms", t, modelNames[i], ms))
+			p.Step(fmt.Sprintf("T=%d %s %.1f ms", t, modelNames[i], tm.Median))
 		}
 		pr.Points = append(pr.Points, pt)
 	}
@@ -77,5 +77,7 @@ func median(d []time.Duration) float64 {
 	if n%2 == 0 {
 		m = (d[n/2-1] + d[n/2]) / 2
 	}
-	return float64(m.Microseconds()) / 1000
+	return ms(m)
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

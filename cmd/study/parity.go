@@ -25,42 +25,23 @@ func (s *study) parity(res *Results, pics map[string][]byte) error {
 	res.Models = append(res.Models, match)
 	nc := &res.NegativeControl
 	nc.Task, nc.Steps, nc.TrainMinLen, nc.TrainMaxLen = name, tc.Steps, tc.MinLen, tc.Len
-	var evs [2]*train.Evaluator
+	var fits [2]*fit
 	for i, c := range []train.Config{tc, lc} {
-		m, err := s.train(c, false)
-		if err != nil {
+		if fits[i], err = s.fitOf(c, nil); err != nil {
 			return err
 		}
-		if i == 0 {
-			nc.Test.Transformer = m.test.TokenAccuracy
-		} else {
-			nc.Test.LSTM = m.test.TokenAccuracy
-		}
-		evs[i] = train.NewEvaluator(m.model)
-		defer evs[i].Close()
-		p.Step(fmt.Sprintf("%s %s %.1f%%", name, modelNames[i], 100*m.test.TokenAccuracy))
+		p.Step(fmt.Sprintf("%s %s %.1f%% (lr %g)", name, modelNames[i], 100*medianOf(values(fits[i], tokenAcc)), fits[i].tuning.Chosen))
 	}
+	s.kept[name] = fits
+	nc.Test = accuracy(fits[0], fits[1], tokenAcc)
 	task, err := data.NewTask(name, tc.Symbols)
 	if err != nil {
 		return err
 	}
 	for _, n := range s.sc.ParityLens {
-		rng := rand.New(rand.NewPCG(s.seed, 5_000+uint64(n)))
-		exs := make([]data.Example, s.sc.ParityExample)
-		for i := range exs {
-			exs[i] = task.Generate(rng, n)
-		}
-		pt := ParityPoint{Len: n}
-		for i, ev := range evs {
-			m, _, err := ev.Evaluate(exs)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				pt.Token.Transformer, pt.Sequence.Transformer = m.TokenAccuracy, m.SequenceAccuracy
-			} else {
-				pt.Token.LSTM, pt.Sequence.LSTM = m.TokenAccuracy, m.SequenceAccuracy
-			}
+		pt, err := s.atLength(task, fits, n, s.sc.ParityExample)
+		if err != nil {
+			return err
 		}
 		nc.Points = append(nc.Points, pt)
 		p.Step(fmt.Sprintf("length %d: %.1f%% / %.1f%%", n, 100*pt.Token.Transformer, 100*pt.Token.LSTM))
@@ -71,4 +52,30 @@ func (s *study) parity(res *Results, pics map[string][]byte) error {
 	}
 	pics["parity.png"] = png
 	return nil
+}
+
+// atLength scores every seed of both fits on n fresh examples of task of
+// length n, the same examples for all, and returns the medians.
+func (s *study) atLength(task data.Task, fits [2]*fit, n, examples int) (ParityPoint, error) {
+	rng := rand.New(rand.NewPCG(s.seed, 5_000+uint64(n)))
+	exs := make([]data.Example, examples)
+	for i := range exs {
+		exs[i] = task.Generate(rng, n)
+	}
+	scores := map[*trained]train.Metrics{}
+	for _, f := range fits {
+		for _, t := range f.runs {
+			ev := train.NewEvaluator(t.model)
+			m, _, err := ev.Evaluate(exs)
+			ev.Close()
+			if err != nil {
+				return ParityPoint{}, err
+			}
+			scores[t] = m
+		}
+	}
+	pt := ParityPoint{Len: n}
+	pt.Token = accuracy(fits[0], fits[1], func(t *trained) float64 { return scores[t].TokenAccuracy })
+	pt.Sequence = accuracy(fits[0], fits[1], func(t *trained) float64 { return scores[t].SequenceAccuracy })
+	return pt, nil
 }

@@ -173,8 +173,8 @@ func timingPlot(pr *Parallelism) ([]byte, error) {
 		for m := range 2 {
 			ts[m] = append(ts[m], float64(pt.T))
 		}
-		ms[0] = append(ms[0], pt.TransformerMs)
-		ms[1] = append(ms[1], pt.LSTMMs)
+		ms[0] = append(ms[0], pt.Transformer.Median)
+		ms[1] = append(ms[1], pt.LSTM.Median)
 		ds[0] = append(ds[0], float64(pt.TransformerDepth))
 		ds[1] = append(ds[1], float64(pt.LSTMDepth))
 	}

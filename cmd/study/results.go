@@ -1,21 +1,33 @@
 package main
 
-import "runtime"
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
 
 // Results is everything the study measured: results.json.
 type Results struct {
-	Study       string  `json:"study"` // reportMarker
-	Scale       string  `json:"scale"` // full or quick
-	Seed        uint64  `json:"seed"`
-	Cores       int     `json:"cores"`        // CPUs the timings ran on
-	WallSeconds float64 `json:"wall_seconds"` // the whole study, report included
-	Models      []Match `json:"models"`       // the parameter counts compared, per task
+	Study       string     `json:"study"` // reportMarker
+	Scale       string     `json:"scale"` // full or quick
+	Seed        uint64     `json:"seed"`
+	Cores       int        `json:"cores"`        // CPUs the timings ran on
+	Machine     string     `json:"machine"`      // OS, architecture and CPU model
+	Load        [2]float64 `json:"load_average"` // the 1-minute load average at the start and the end
+	WallSeconds float64    `json:"wall_seconds"` // the whole study, report included
+	Models      []Match    `json:"models"`       // the parameter counts compared, per task
+	LRs         []float64  `json:"lrs"`          // the learning rates every sweep tries
+	Seeds       int        `json:"seeds"`        // seeds of every final configuration
+	Tuning      []Tuning   `json:"tuning"`       // every sweep and what it chose
 
 	LongRange        LongRange         `json:"long_range"`
 	Gradients        Gradients         `json:"gradients"`
 	Parallelism      Parallelism       `json:"parallelism"`
 	Interpretability []Interpretation  `json:"interpretability"`
 	NegativeControl  NegativeControl   `json:"negative_control"`
+	Length           []LengthGen       `json:"length_generalisation"`
+	CrossCheck       CrossCheck        `json:"cross_check"`
 	Verdicts         []Verdict         `json:"verdicts"`
 	Plots            map[string]string `json:"plots"` // file → what it shows
 }
@@ -29,10 +41,24 @@ type Match struct {
 	RelDiff           float64 `json:"rel_diff"` // (lstm − transformer) / transformer
 }
 
-// Accuracy is held-out accuracy of the two models.
+// Accuracy is held-out accuracy of the two models: the median over seeds
+// and, where several seeds trained, each seed's value.
 type Accuracy struct {
-	Transformer float64 `json:"transformer"`
-	LSTM        float64 `json:"lstm"`
+	Transformer      float64   `json:"transformer"`
+	LSTM             float64   `json:"lstm"`
+	TransformerSeeds []float64 `json:"transformer_seeds,omitempty"`
+	LSTMSeeds        []float64 `json:"lstm_seeds,omitempty"`
+}
+
+// Tuning is one learning-rate sweep: the validation score of each rate at
+// the study's seed and the rate chosen.
+type Tuning struct {
+	Task    string    `json:"task"`
+	Model   string    `json:"model"`
+	LRs     []float64 `json:"lrs"`
+	Val     []float64 `json:"val_score"` // validation token accuracy (on scored targets)
+	ValLoss []float64 `json:"val_loss"`
+	Chosen  float64   `json:"chosen_lr"`
 }
 
 // LongRange is experiment 1: held-out token accuracy on lag<k>.
@@ -81,11 +107,11 @@ type Parallelism struct {
 
 // TimePoint is one length T.
 type TimePoint struct {
-	T                int     `json:"t"`
-	TransformerMs    float64 `json:"transformer_ms"` // median
-	LSTMMs           float64 `json:"lstm_ms"`
-	TransformerDepth int     `json:"transformer_depth"`
-	LSTMDepth        int     `json:"lstm_depth"`
+	T                int    `json:"t"`
+	Transformer      timing `json:"transformer_ms"`
+	LSTM             timing `json:"lstm_ms"`
+	TransformerDepth int    `json:"transformer_depth"`
+	LSTMDepth        int    `json:"lstm_depth"`
 }
 
 // Interpretation is experiment 4 on one task.
@@ -123,6 +149,41 @@ type ParityPoint struct {
 	Sequence Accuracy `json:"sequence_accuracy"`
 }
 
+// LengthGen is experiment 6 on one task: trained on lengths up to
+// TrainMaxLen, tested at that length and longer.
+type LengthGen struct {
+	Task        string        `json:"task"`
+	Steps       int           `json:"steps"`
+	TrainMinLen int           `json:"train_min_len"`
+	TrainMaxLen int           `json:"train_max_len"`
+	Points      []ParityPoint `json:"points"`
+}
+
+// CrossCheck is experiment 7: qkv's models beside PyTorch twins trained on
+// the same files with the same recipe.
+type CrossCheck struct {
+	Setting string      `json:"setting"`
+	Torch   string      `json:"torch"`   // the PyTorch version that trained the twins
+	MadeBy  string      `json:"made_by"` // the command that wrote the twins' numbers
+	Models  []TwinModel `json:"models"`
+}
+
+// TwinModel is one model of the cross-check on both sides.
+type TwinModel struct {
+	Model   string  `json:"model"`
+	Params  int     `json:"params"`
+	TorchLR float64 `json:"torch_lr"`
+	QKVLR   float64 `json:"qkv_lr"`
+	QKV     Spread  `json:"qkv_test_accuracy"`
+	Torch   Spread  `json:"torch_test_accuracy"`
+}
+
+// Spread is a median over seeds and each seed's value.
+type Spread struct {
+	Median float64   `json:"median"`
+	Seeds  []float64 `json:"seeds"`
+}
+
 // Verdict is one claim and what the numbers say of it.
 type Verdict struct {
 	Claim    string `json:"claim"`
@@ -131,3 +192,35 @@ type Verdict struct {
 }
 
 func numCPU() int { return runtime.GOMAXPROCS(0) }
+
+// machine names the OS, the architecture and, where /proc/cpuinfo says,
+// the CPU model.
+func machine() string {
+	m := runtime.GOOS + "/" + runtime.GOARCH
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return m + ", " + strings.TrimSpace(v)
+			}
+		}
+	}
+	return m
+}
+
+// loadAverage is the 1-minute load average where /proc/loadavg gives it,
+// else −1.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	x, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return x
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/qkv-dev/qkv/train"
@@ -29,6 +30,11 @@ type scale struct {
 	ParitySteps   int
 	ParityLens    []int // test lengths of experiment 5, the first the longest trained on
 	ParityExample int   // examples per length
+	CopySteps     int   // copy, experiment 6 (reverse and running parity come from 4 and 5)
+	LRs           []float64
+	Seeds         int  // seeds of every final configuration, the study's seed first
+	TwinSweep     bool // experiment 7 sweeps and seeds as the others do; else the rates PyTorch chose, one seed
+	TwinSteps     int  // twinSteps, as PyTorch's twins trained; fewer only in tests
 }
 
 var (
@@ -39,6 +45,7 @@ var (
 		TimeTs: []int{8, 16, 32, 64, 128}, TimeBatch: 16, TimeWarmup: 2, TimeReps: 7,
 		AttnSteps: 2500, AttnExamples: 100,
 		ParitySteps: 2000, ParityLens: []int{12, 16, 24, 32}, ParityExample: 300,
+		CopySteps: 1000, LRs: []float64{1e-4, 1e-3, 1e-2}, Seeds: 3, TwinSweep: true, TwinSteps: twinSteps,
 	}
 	quick = scale{
 		Name: "quick", Val: 100, Test: 200,
@@ -47,6 +54,7 @@ var (
 		TimeTs: []int{8, 32}, TimeBatch: 16, TimeWarmup: 1, TimeReps: 3,
 		AttnSteps: 600, AttnExamples: 30,
 		ParitySteps: 500, ParityLens: []int{12, 24}, ParityExample: 100,
+		CopySteps: 400, LRs: []float64{1e-4, 1e-3, 1e-2}, Seeds: 2, TwinSteps: twinSteps,
 	}
 )
 
@@ -55,7 +63,6 @@ var (
 const (
 	tDModel, tHeads, tLayers, tDFF = 32, 4, 2, 64
 	lstmLayers                     = 1
-	studyLR                        = 3e-3
 )
 
 // study is one run of the study: where its runs go and how it reports.
@@ -67,6 +74,8 @@ type study struct {
 	progress progressFunc
 	nrun     int
 	probed   [2]*trained // experiment 1's models of lag<ProbeK>: transformer, LSTM
+	tuning   []Tuning    // every sweep, in the order run
+	kept     map[string][2]*fit
 }
 
 // runStudy runs every experiment at sc, writes the report beside out and
@@ -79,8 +88,9 @@ func runStudy(ctx context.Context, sc scale, seed uint64, out *outDir, progress 
 		return nil, err
 	}
 	defer os.RemoveAll(runs) // the study's own scratch directory
-	s := &study{ctx: ctx, sc: sc, seed: seed, runs: runs, progress: progress}
-	res := &Results{Study: reportMarker, Scale: sc.Name, Seed: seed, Cores: numCPU()}
+	s := &study{ctx: ctx, sc: sc, seed: seed, runs: runs, progress: progress, kept: map[string][2]*fit{}}
+	res := &Results{Study: reportMarker, Scale: sc.Name, Seed: seed, Cores: numCPU(), Machine: machine(), LRs: sc.LRs, Seeds: sc.Seeds}
+	res.Load[0] = loadAverage()
 	pics := map[string][]byte{}
 	steps := []struct {
 		name string
@@ -91,12 +101,16 @@ func runStudy(ctx context.Context, sc scale, seed uint64, out *outDir, progress 
 		{"3 parallelism", s.parallelism},
 		{"4 interpretability (reverse, recall)", s.interpretability},
 		{"5 negative control (running parity)", s.parity},
+		{"6 length generalisation", s.length},
+		{"7 PyTorch cross-check", s.crossCheck},
 	}
 	for _, st := range steps {
 		if err := st.f(res, pics); err != nil {
 			return nil, fmt.Errorf("experiment %s: %w", st.name, err)
 		}
 	}
+	res.Tuning = s.tuning
+	res.Load[1] = loadAverage()
 	res.Verdicts = verdicts(res)
 	res.WallSeconds = math.Round(time.Since(start).Seconds()*10) / 10
 	if err := writeReport(out.aside, res, pics); err != nil {
@@ -113,6 +127,7 @@ type trained struct {
 	cfg   train.Config
 	model *train.Model
 	test  train.Metrics
+	val   train.Metrics // the final model on the validation set
 	// init probes the model as it was before training, when asked for.
 	init *train.GradientProbe
 }
@@ -122,7 +137,6 @@ type trained struct {
 func (s *study) transformer(task string, steps int) train.Config {
 	c, _ := train.Preset(task) // every task the study names has a preset
 	c.DModel, c.Heads, c.Layers, c.DFF = tDModel, tHeads, tLayers, tDFF
-	c.LR = studyLR
 	c.Steps, c.EvalEvery, c.SaveEvery, c.LogEvery, c.Keep = steps, steps, steps, steps, 1
 	c.ValExamples, c.TestExamples = s.sc.Val, s.sc.Test
 	c.Seed = s.seed
@@ -189,7 +203,116 @@ func (s *study) train(c train.Config, probeInit bool) (*trained, error) {
 		return nil, err
 	}
 	out.test = r.Test
+	if out.val, err = evaluate(out.model, c, false); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// evaluate scores m on c's validation set, or its test set.
+func evaluate(m *train.Model, c train.Config, test bool) (train.Metrics, error) {
+	ds, err := train.NewDataset(c)
+	if err != nil {
+		return train.Metrics{}, err
+	}
+	exs := ds.Val
+	if test {
+		exs = ds.Test
+	}
+	ev := train.NewEvaluator(m)
+	defer ev.Close()
+	got, _, err := ev.Evaluate(exs)
+	return got, err
+}
+
+// fit is one task and model trained as the study trains every one: a
+// sweep of the learning rate at the study's seed, the rate with the best
+// validation score chosen, and that configuration trained with every
+// seed.
+type fit struct {
+	runs   []*trained // at the chosen rate, one per seed, the study's seed first
+	tuning Tuning
+}
+
+// fitOf sweeps c's learning rate over s.sc.LRs, choosing by score (higher
+// is better; validation token accuracy when nil, then lower validation
+// loss), and trains the chosen rate with s.sc.Seeds seeds.
+func (s *study) fitOf(c train.Config, score func(*trained) float64) (*fit, error) {
+	return s.fitRates(c, s.sc.LRs, s.sc.Seeds, score)
+}
+
+// fitRates is fitOf over the given rates and number of seeds; one rate
+// is no sweep.
+func (s *study) fitRates(c train.Config, lrs []float64, seeds int, score func(*trained) float64) (*fit, error) {
+	if score == nil {
+		score = func(t *trained) float64 { return t.val.TokenAccuracy }
+	}
+	f := &fit{tuning: Tuning{Task: taskName(c), Model: c.Model.String(), LRs: lrs}}
+	var best *trained
+	for _, lr := range lrs {
+		c.LR, c.Seed = lr, s.seed
+		t, err := s.train(c, false)
+		if err != nil {
+			return nil, err
+		}
+		f.tuning.Val = append(f.tuning.Val, score(t))
+		f.tuning.ValLoss = append(f.tuning.ValLoss, t.val.Loss)
+		if best == nil || score(t) > score(best) || score(t) == score(best) && t.val.Loss < best.val.Loss {
+			best = t
+		}
+	}
+	f.tuning.Chosen = best.cfg.LR
+	f.runs = []*trained{best}
+	for i := 1; i < seeds; i++ {
+		c.LR, c.Seed = best.cfg.LR, s.seed+uint64(i)
+		t, err := s.train(c, false)
+		if err != nil {
+			return nil, err
+		}
+		f.runs = append(f.runs, t)
+	}
+	s.tuning = append(s.tuning, f.tuning)
+	return f, nil
+}
+
+// taskName names c's data: the task, or for the cross-check's files the
+// task they hold.
+func taskName(c train.Config) string {
+	if c.Task != "" {
+		return c.Task
+	}
+	return fmt.Sprintf("lag%d (the cross-check's files)", twinK)
+}
+
+// medians returns the median of f(run) over a fit's seeds, and the values.
+func (f *fit) medians(x func(*trained) float64) (float64, []float64) {
+	v := make([]float64, len(f.runs))
+	for i, t := range f.runs {
+		v[i] = x(t)
+	}
+	return medianOf(v), v
+}
+
+// accuracy is both models' medians of x over seeds, with every seed's value.
+func accuracy(t, l *fit, x func(*trained) float64) Accuracy {
+	var a Accuracy
+	a.Transformer, a.TransformerSeeds = t.medians(x)
+	a.LSTM, a.LSTMSeeds = l.medians(x)
+	return a
+}
+
+func tokenAcc(t *trained) float64 { return t.test.TokenAccuracy }
+func seqAcc(t *trained) float64   { return t.test.SequenceAccuracy }
+
+// medianOf returns the median of v, which it leaves unchanged.
+func medianOf(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // Close releases the probe of the initial model.
