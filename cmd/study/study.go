@@ -128,7 +128,8 @@ type trained struct {
 	model *train.Model
 	test  train.Metrics
 	val   train.Metrics // the final model on the validation set
-	// init probes the model as it was before training, when asked for.
+	// init probes the model as it was before training: experiment 1 sets it
+	// on the models experiment 2 probes.
 	init *train.GradientProbe
 }
 
@@ -182,9 +183,10 @@ func countParams(c train.Config) (int, error) {
 }
 
 // train runs c to the end in a fresh directory of the study's scratch
-// space; with probeInit it also keeps a gradient probe of the initial
-// model.
-func (s *study) train(c train.Config, probeInit bool) (*trained, error) {
+// space and scores the trained model on the validation set too. The run
+// validates only at its last step, so its best checkpoint, which the
+// test score is of, is the trained model.
+func (s *study) train(c train.Config) (*trained, error) {
 	s.nrun++
 	c.Out = filepath.Join(s.runs, fmt.Sprintf("%02d-%s-%s", s.nrun, c.Task, c.Model))
 	tr, err := train.New(c)
@@ -192,36 +194,26 @@ func (s *study) train(c train.Config, probeInit bool) (*trained, error) {
 		return nil, err
 	}
 	out := &trained{cfg: tr.Config(), model: tr.Model()}
-	if probeInit {
-		if out.init, err = train.NewGradientProbe(tr.Model()); err != nil {
-			tr.Close()
-			return nil, err
-		}
-	}
 	r, err := tr.Run(s.ctx)
 	if err != nil {
 		return nil, err
 	}
 	out.test = r.Test
-	if out.val, err = evaluate(out.model, c, false); err != nil {
+	if out.val, err = validate(out.model, c); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// evaluate scores m on c's validation set, or its test set.
-func evaluate(m *train.Model, c train.Config, test bool) (train.Metrics, error) {
+// validate scores m on c's validation set.
+func validate(m *train.Model, c train.Config) (train.Metrics, error) {
 	ds, err := train.NewDataset(c)
 	if err != nil {
 		return train.Metrics{}, err
 	}
-	exs := ds.Val
-	if test {
-		exs = ds.Test
-	}
 	ev := train.NewEvaluator(m)
 	defer ev.Close()
-	got, _, err := ev.Evaluate(exs)
+	got, _, err := ev.Evaluate(ds.Val)
 	return got, err
 }
 
@@ -251,7 +243,7 @@ func (s *study) fitRates(c train.Config, lrs []float64, seeds int, score func(*t
 	var best *trained
 	for _, lr := range lrs {
 		c.LR, c.Seed = lr, s.seed
-		t, err := s.train(c, false)
+		t, err := s.train(c)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +257,7 @@ func (s *study) fitRates(c train.Config, lrs []float64, seeds int, score func(*t
 	f.runs = []*trained{best}
 	for i := 1; i < seeds; i++ {
 		c.LR, c.Seed = best.cfg.LR, s.seed+uint64(i)
-		t, err := s.train(c, false)
+		t, err := s.train(c)
 		if err != nil {
 			return nil, err
 		}
