@@ -60,7 +60,7 @@ func hasMarker(fsys fileOps, dir string) bool {
 // runNames are the names qkv itself gives entries of a run directory.
 // A directory holding nothing else, and at least one checkpoint, is a run
 // made before runs were marked (fileRun).
-var runNames = []string{fileRun, fileConfig, fileMetrics, fileHeldOut, fileBest, CurvesFile, "lock"}
+var runNames = []string{fileRun, fileConfig, fileMetrics, fileHeldOut, fileBest, CurvesFile, ProbesFile, "lock"}
 
 // ownTemp reports whether name is one of the temporary directories a save
 // or a prune makes in a run directory, and so qkv's to remove.
@@ -178,6 +178,10 @@ func openRun(fsys fileOps, dir, which string, warn func(string)) (*Checkpoint, e
 	if which != Latest && which != Best {
 		return nil, fmt.Errorf("train: unknown checkpoint choice %q (want latest or best)", which)
 	}
+	// "run/step-00000010/" names the checkpoint as "run/step-00000010"
+	// does: its run directory is run, which Checkpoint.RunDir finds by
+	// dropping the last element.
+	dir = filepath.Clean(dir)
 	if _, err := fsys.Stat(filepath.Join(dir, fileManifest)); err == nil {
 		return loadCheckpoint(fsys, dir)
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/qkv-dev/qkv/data"
 )
 
 // TestNewRefusesForeignDir: a fresh run does not start in a directory
@@ -375,5 +377,54 @@ func TestOpenRunWhilePruned(t *testing.T) {
 				t.Errorf("openRun(%s, pruned at %s) loaded %s, want %s", which, file, ck.Dir, fsys.newer)
 			}
 		}
+	}
+}
+
+// TestFitRefusesForeignDir: Fit into a directory holding someone's files
+// is refused as New is, and leaves them alone.
+func TestFitRefusesForeignDir(t *testing.T) {
+	syms := data.Symbols(5)
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := FitOptions{Optimization: Optimization{Batch: 8, Steps: 5}, Dir: dir}
+	_, err := Fit(t.Context(), fitModel(t, syms, Transformer), reverseExamples(t, syms, 50, 1), opts)
+	if !errors.Is(err, ErrNotRunDir) {
+		t.Errorf("Fit into a directory of other files = %v, want ErrNotRunDir", err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "mine" {
+		t.Errorf("Fit wrote over %s", mine)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("Fit left %v", entries)
+	}
+}
+
+// TestResumeCheckpointDirSlash: a checkpoint directory named with a
+// trailing slash resumes into its run directory, not into itself (where
+// writing config.json would break the checkpoint's manifest).
+func TestResumeCheckpointDirSlash(t *testing.T) {
+	c := tinyConfig(t, "copy")
+	c.Steps, c.SaveEvery = 10, 10
+	mustRun(t, c)
+	ck, err := OpenRun(filepath.Join(c.Out, stepDir(10))+string(filepath.Separator), Latest, func(msg string) { t.Errorf("OpenRun warned: %s", msg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.RunDir() != filepath.Clean(c.Out) {
+		t.Errorf("RunDir = %s, want %s", ck.RunDir(), c.Out)
+	}
+	c.Steps = 20
+	tr, err := Resume(ck, c)
+	if err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	if _, err := tr.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCheckpoint(filepath.Join(c.Out, stepDir(20))); err != nil {
+		t.Errorf("step 20: %v", err)
 	}
 }

@@ -96,6 +96,29 @@ func TestCurves(t *testing.T) {
 	}
 }
 
+// TestCurvesNotARun: -curves on a directory that is no run's — a
+// metrics.jsonl and a curves.png of someone else's — does not replace its
+// curves.png; -o draws it elsewhere.
+func TestCurvesNotARun(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(runDir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "metrics.jsonl"), string(b))
+	mine := writeFile(t, filepath.Join(dir, "curves.png"), "my own picture")
+	r := runEval(t, "-curves", dir)
+	if r.code != 2 || !strings.Contains(r.stderr, "holds no qkv run") {
+		t.Errorf("-curves on no run: exit %d, stderr %q; want 2, holds no qkv run", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "my own picture" {
+		t.Errorf("-curves replaced %s", mine)
+	}
+	other := filepath.Join(t.TempDir(), "x.png")
+	mustEval(t, "-curves", dir, "-o", other)
+	decodesPNG(t, other)
+}
+
 // TestCurvesBadInput: -curves with a flag it would ignore, -o without
 // -curves, and paths it cannot use exit 2 with one line naming the user's
 // path.
@@ -103,6 +126,8 @@ func TestCurvesBadInput(t *testing.T) {
 	in := t.TempDir()
 	empty := t.TempDir()
 	file := writeFile(t, filepath.Join(in, "file.txt"), "x\n")
+	emptyRun := t.TempDir() // a run that logged nothing yet
+	writeFile(t, filepath.Join(emptyRun, "run.json"), `{"qkv":"run directory","format":1}`+"\n")
 	dirPNG := filepath.Join(copyRun(t), "curves.png")
 	if err := os.Remove(dirPNG); err != nil {
 		t.Fatal(err)
@@ -123,7 +148,8 @@ func TestCurvesBadInput(t *testing.T) {
 		{"empty -o", []string{"-curves", runDir, "-o", ""}, "-o is empty: give a file name"},
 		{"missing run", []string{"-curves", filepath.Join(in, "nowhere")}, fmt.Sprintf("-curves %s: no such file or directory", filepath.Join(in, "nowhere"))},
 		{"run is a file", []string{"-curves", file}, fmt.Sprintf("-curves %s: not a run directory", file)},
-		{"no metrics", []string{"-curves", empty}, filepath.Join(empty, "metrics.jsonl") + ": no such file or directory"},
+		{"no metrics", []string{"-curves", emptyRun}, filepath.Join(emptyRun, "metrics.jsonl") + ": no such file or directory"},
+		{"not a run", []string{"-curves", empty}, fmt.Sprintf("-curves %s: holds no qkv run", empty)},
 		{"-o in a missing directory", []string{"-curves", runDir, "-o", filepath.Join(in, "no", "x.png")}, fmt.Sprintf("-o %s: no such directory %s", filepath.Join(in, "no", "x.png"), filepath.Join(in, "no"))},
 		{"-o is a directory", []string{"-curves", runDir, "-o", empty}, fmt.Sprintf("-o %s: is a directory", empty)},
 		{"curves.png is a directory", []string{"-curves", filepath.Dir(dirPNG)}, fmt.Sprintf("-curves %s: is a directory", dirPNG)},
