@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorgonia.org/tensor"
 
@@ -92,12 +93,9 @@ func saveCheckpoint(fsys fileOps, dir string, cfg Config, vocab Vocab, m *Model,
 			return "", err
 		}
 	}
-	// One trainer holds the run directory, so one name per step is enough;
-	// a directory under it is what an interrupted save of this step left.
-	tmp := filepath.Join(dir, tmpPrefix+stepDir(st.Step))
-	if err := fsys.RemoveAll(tmp); err != nil {
-		return "", fmt.Errorf("train: checkpoint: %w", err)
-	}
+	// A name of its own for each save, so that what an interrupted one
+	// left (pruned by the next save) is told apart from the save under way.
+	tmp := filepath.Join(dir, tmpPrefix+stepDir(st.Step)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := fsys.Mkdir(tmp); err != nil {
 		return "", fmt.Errorf("train: checkpoint: %w", err)
 	}
