@@ -9,6 +9,7 @@
 //	go run ./cmd/eval -ckpt checkpoints/reverse -predict in.txt  # a prediction per line
 //	go run ./cmd/eval -ckpt checkpoints/reverse -json            # machine-readable
 //	go run ./cmd/eval -curves checkpoints/reverse                # redraw the run's curves.png
+//	go run ./cmd/eval -ckpt checkpoints/reverse -explore r.html  # the attention explorer, one offline page
 //
 // Evaluating a held-out split (or a -len test) of a task whose answers are
 // copies of input tokens (copy, reverse, recall, lag) also scores every

@@ -448,6 +448,21 @@ func TestBrowserNoHistory(t *testing.T) {
 	if slider || !strings.Contains(text, "recorded no training history") {
 		t.Errorf("page of a run without history: slider %v, text %.300q", slider, text)
 	}
+	// The listener that clean relies on hears a console error.
+	eval[bool](t, tb, `(() => { console.error('qkv-listener-check'); return true; })()`)
+	for range 100 {
+		tb.mu.Lock()
+		heard := len(tb.errors) > 0 && strings.Contains(tb.errors[len(tb.errors)-1], "qkv-listener-check")
+		if heard {
+			tb.errors = tb.errors[:len(tb.errors)-1]
+		}
+		tb.mu.Unlock()
+		if heard {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("a console.error the page printed was not heard: the no-error checks would pass blind")
 }
 
 // TestBrowserScale: a 64-token input on a 4-layer, 8-head model stays
