@@ -35,7 +35,7 @@ var ErrNotRunDir = errors.New("is not empty and holds no qkv run")
 // in a directory it owns does qkv replace files (config.json,
 // metrics.jsonl, curves.png, …) or remove directories (old checkpoints and
 // the temporary directories an interrupted save leaves).
-const fileRun = "run.json"
+const fileRun = "qkv-run.json"
 
 // runMarker is fileRun's contents.
 type runMarker struct {
@@ -126,6 +126,9 @@ func claim(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("train: run directory: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, fileRun)); err == nil {
+		return fmt.Errorf("train: %s %w made by this program: its %s is not a run's marker", dir, ErrNotRunDir, fileRun)
 	}
 	if n := foreign(entries); n != "" {
 		return fmt.Errorf("train: %s %w made by this program (it holds %s); copy the checkpoint into an empty directory to resume it", dir, ErrNotRunDir, n)

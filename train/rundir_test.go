@@ -428,3 +428,29 @@ func TestResumeCheckpointDirSlash(t *testing.T) {
 		t.Errorf("step 20: %v", err)
 	}
 }
+
+// TestClaimRefusesForeignMarker: resuming a run made before runs were
+// marked, into which someone put a file under the marker's name, does not
+// write over that file.
+func TestClaimRefusesForeignMarker(t *testing.T) {
+	dir := savedRun(t, 10, 10)
+	if err := os.Remove(filepath.Join(dir, fileRun)); err != nil { // as a run made before markers
+		t.Fatal(err)
+	}
+	mine := filepath.Join(dir, fileRun)
+	if err := os.WriteFile(mine, []byte(`{"mine": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(dir); !errors.Is(err, ErrNotRunDir) {
+		t.Errorf("claim = %v, want ErrNotRunDir", err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != `{"mine": true}` {
+		t.Errorf("claim wrote over %s: %s", mine, b)
+	}
+	if err := os.Remove(mine); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(dir); err != nil || !hasMarker(osFiles{}, dir) {
+		t.Errorf("claim of an unmarked run = %v, marked %v; want it marked", err, hasMarker(osFiles{}, dir))
+	}
+}

@@ -28,7 +28,7 @@ func redrawCurves(run, out string, stdout io.Writer) error {
 		// The run's own picture is replaced only in a directory that is a
 		// run's: a curves.png beside someone's metrics.jsonl is theirs.
 		if !train.HoldsRun(run) {
-			return fmt.Errorf("-curves %s: holds no qkv run (no run.json, no checkpoint), so its %s is not replaced; give -o FILE", run, train.CurvesFile)
+			return fmt.Errorf("-curves %s: holds no qkv run (no qkv-run.json, no checkpoint), so its %s is not replaced; give -o FILE", run, train.CurvesFile)
 		}
 		out, flag = filepath.Join(run, train.CurvesFile), "-curves"
 	}

@@ -127,7 +127,7 @@ func TestCurvesBadInput(t *testing.T) {
 	empty := t.TempDir()
 	file := writeFile(t, filepath.Join(in, "file.txt"), "x\n")
 	emptyRun := t.TempDir() // a run that logged nothing yet
-	writeFile(t, filepath.Join(emptyRun, "run.json"), `{"qkv":"run directory","format":1}`+"\n")
+	writeFile(t, filepath.Join(emptyRun, "qkv-run.json"), `{"qkv":"run directory","format":1}`+"\n")
 	dirPNG := filepath.Join(copyRun(t), "curves.png")
 	if err := os.Remove(dirPNG); err != nil {
 		t.Fatal(err)
