@@ -74,6 +74,10 @@ type Evaluator struct {
 	// buf, if not nil, holds the graphs' op outputs, shared with graphs
 	// that take turns with them (a Trainer's training graphs).
 	buf *nn.Buffers
+	// stop, if not nil, is checked before each batch: a Trainer's
+	// validation and test of a million examples stop at a signal within a
+	// batch, not minutes later. Its error is returned, wrapped.
+	stop func() error
 }
 
 // graphKey names a cached graph: its shape, and whether it reads the
@@ -162,6 +166,11 @@ func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, off
 		row = func(i, _ int) int { return i }
 	}
 	for lo := 0; lo < len(exs); lo += b {
+		if e.stop != nil {
+			if err := e.stop(); err != nil {
+				return fmt.Errorf("train: evaluate: stopped after %d of %d examples: %w", lo, len(exs), err)
+			}
+		}
 		chunk := exs[lo:min(lo+b, len(exs))]
 		if err := batch.Fill(chunk); err != nil {
 			return err

@@ -46,7 +46,26 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 	}
 	defer t.close()
 	defer func() { t.drawCurves(err) }() // before close releases the run directory
+	// Validation and the final test stop between batches at a signal.
+	t.stop = func() error {
+		if t.evalHook != nil {
+			t.evalHook()
+		}
+		return ctx.Err()
+	}
+	t.eval.stop = t.stop
+	defer func() { t.eval.stop = nil }()
 	t.progress.Start(t.st.Step, t.cfg.Steps)
+	// A run stopped inside a validation saved its step unvalidated: validate
+	// it now, as the uninterrupted run did.
+	if s := t.st.Step; s > 0 && !t.st.Evaluated && len(t.ds.Val) > 0 && (s%t.cfg.EvalEvery == 0 || s == t.cfg.Steps) {
+		if err := t.validate(); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return t.result(), ErrInterrupted
+			}
+			return res, err
+		}
+	}
 	runStart := time.Now()
 	windowStart, windowFirst := runStart, t.st.Step
 	for t.st.Step < t.cfg.Steps {
@@ -104,6 +123,14 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		t.progress.Update(step, loss, tokPerSec)
 		if (step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps) && len(t.ds.Val) > 0 {
 			if err := t.validate(); err != nil {
+				if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+					// Stopped inside validation: the step is done, so save
+					// it; resuming validates it again (Evaluated is false).
+					if _, err := t.save(); err != nil {
+						return res, err
+					}
+					return t.result(), ErrInterrupted
+				}
 				return res, err
 			}
 		}
@@ -121,7 +148,7 @@ func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
 		return t.result(), ErrInterrupted
 	}
 	res, err = t.finish()
-	if err == nil && ctx.Err() != nil {
+	if ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())) {
 		return t.result(), ErrInterrupted
 	}
 	return res, err
@@ -401,6 +428,7 @@ func (t *Trainer) finish() (Result, error) {
 			return Result{}, err
 		}
 		eval, bestStep = NewEvaluator(ck.Model), t.st.Best.Step
+		eval.stop = t.stop
 		defer eval.Close()
 	}
 	m, _, err := eval.Evaluate(t.ds.Test)

@@ -17,6 +17,8 @@ import (
 // Trainer owns one training run: data, model, graphs, optimizer, random
 // generators and the run directory.
 type Trainer struct {
+	stop     func() error // checked by the evaluators between batches (Run's ctx)
+	evalHook func()       // tests: called before each evaluation batch
 	cfg      Config
 	ds       *Dataset
 	vocab    Vocab
