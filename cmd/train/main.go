@@ -20,7 +20,9 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -36,6 +38,14 @@ const (
 	exitInterrupted = 130 // 128 + SIGINT
 	exitTerminated  = 143 // 128 + SIGTERM
 )
+
+// setupGrace is how long a signal lets setup run on before the process
+// stops without training: within a second, as the README promises.
+const setupGrace = 800 * time.Millisecond
+
+// trainingKey marks, in run's context, the flag run sets once training
+// begins (main's signal handler stops a run still setting up at once).
+type trainingKey struct{}
 
 // stopSignals stop a run at the next step, after saving: Ctrl-C, kill, and
 // a closed terminal.
@@ -53,6 +63,8 @@ func main() {
 		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := context.WithCancelCause(context.Background())
+	training := new(atomic.Bool)
+	ctx = context.WithValue(ctx, trainingKey{}, training)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, stopSignals...)
 	go func() {
@@ -63,6 +75,15 @@ func main() {
 		signal.Reset(stopSignals...)
 		fmt.Fprintf(os.Stderr, "\n%v: stopping at the next step and saving (again to quit at once)\n", sig)
 		stop(signalError{sig})
+		// Setting up (opening a FIFO that has no writer, reading a large
+		// file, generating held-out sets) does not watch ctx: if training
+		// has not begun within a second, there is no step to save, and the
+		// process stops here with the signal's status.
+		time.Sleep(setupGrace)
+		if !training.Load() {
+			fmt.Fprintf(os.Stderr, "%v: stopped before training began; nothing was trained\n", sig)
+			os.Exit(exitCode(signalError{sig}))
+		}
 	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	code := exitCode(err)
@@ -257,6 +278,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		interactive = term.IsTerminal(int(f.Fd()))
 	}
 	tr.SetProgress(train.NewProgress(stderr, interactive))
+	if f, ok := ctx.Value(trainingKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
 	res, err := tr.Run(ctx)
 	if errors.Is(err, train.ErrInterrupted) {
 		fmt.Fprintf(stderr, "stopped at step %d; saved in %s\nresume with: %s -resume %s\n", res.Steps, res.Dir, cli.Command("train", "train"), cli.Quote(res.Dir))

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// inFIFOOpen reports whether a thread of process pid is blocked opening a
+// FIFO (the kernel's wait_for_partner or fifo_open). main installs its
+// signal handler before reading data, so once a thread waits there the
+// signal is the handler's: the test does not depend on timing.
+func inFIFOOpen(pid int) bool {
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/wchan")
+	for _, w := range tasks {
+		b, _ := os.ReadFile(w)
+		if strings.Contains(string(b), "fifo") || strings.Contains(string(b), "wait_for_partner") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSignalDuringSetup: -data naming a FIFO that no one writes blocks in
+// open(2) before training; Ctrl-C or SIGTERM there was ignored for good.
+// The run now stops with the signal's status (130, 143), says it trained
+// nothing, and leaves no run directory.
+func TestSignalDuringSetup(t *testing.T) {
+	if _, err := os.Stat("/proc/self/wchan"); err != nil {
+		t.Skip("needs /proc to see the process wait in open(2)")
+	}
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, exitInterrupted}, {syscall.SIGTERM, exitTerminated}} {
+		work := t.TempDir()
+		fifo := filepath.Join(work, "data.tsv")
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(work, "run")
+		p := startTrain(t, work, fileRun("-data", fifo, "-out", out)...)
+		for !inFIFOOpen(p.cmd.Process.Pid) {
+			if p.exited() {
+				t.Fatalf("exited before opening the FIFO: %s", p.stderr)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err := p.cmd.Process.Signal(c.sig); err != nil {
+			t.Fatal(err)
+		}
+		st := p.wait(t, time.Minute) // a guard: before the fix it never exited
+		if st.ExitCode() != c.code || !strings.Contains(p.stderr.String(), "stopped before training began") {
+			t.Errorf("%v while opening a FIFO: exit %d, stderr %q; want %d and that nothing was trained", c.sig, st.ExitCode(), p.stderr, c.code)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%v during setup left %s (stat: %v)", c.sig, out, err)
+		}
+	}
+}
