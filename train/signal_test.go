@@ -75,4 +75,3 @@ func TestStopInsideValidation(t *testing.T) {
 		})
 	}
 }
-
