@@ -74,9 +74,10 @@ type Evaluator struct {
 	// buf, if not nil, holds the graphs' op outputs, shared with graphs
 	// that take turns with them (a Trainer's training graphs).
 	buf *nn.Buffers
-	// stop, if not nil, is checked before each batch: a Trainer's
-	// validation and test of a million examples stop at a signal within a
-	// batch, not minutes later. Its error is returned, wrapped.
+	// stop, if not nil, is checked as an evaluation begins and before each
+	// batch: a Trainer's validation or test of a million examples that a
+	// signal interrupts stops within a batch, not minutes later. Its error
+	// is returned, wrapped.
 	stop func() error
 }
 
@@ -165,9 +166,15 @@ func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, off
 	if kind == data.Classification {
 		row = func(i, _ int) int { return i }
 	}
+	stop := e.stop
+	if stop != nil && stop() != nil {
+		// Stopped before this evaluation began (at the step it validates):
+		// it runs whole, and the run stops at the next step, as before.
+		stop = nil
+	}
 	for lo := 0; lo < len(exs); lo += b {
-		if e.stop != nil {
-			if err := e.stop(); err != nil {
+		if stop != nil {
+			if err := stop(); err != nil {
 				return fmt.Errorf("train: evaluate: stopped after %d of %d examples: %w", lo, len(exs), err)
 			}
 		}

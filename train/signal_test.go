@@ -20,8 +20,8 @@ func TestStopInsideValidation(t *testing.T) {
 		evals int // whole evaluations before the one to stop in
 		step  int // the step the run stops at
 	}{
-		{"first validation, second batch", 0, 10},
-		{"third validation, first batch", 2, 30},
+		{"first validation", 0, 10},
+		{"third validation", 2, 30},
 		{"final test", 4, 40},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -36,17 +36,16 @@ func TestStopInsideValidation(t *testing.T) {
 				t.Fatal(err)
 			}
 			per := total / 5
-			if per < 2 || total != 5*per {
-				t.Fatalf("%d evaluation batches in the run, want 5 evaluations of at least 2", total)
+			if per < 3 || total != 5*per {
+				t.Fatalf("%d evaluation checks in the run, want 5 evaluations of at least 2 batches", total)
 			}
 
 			cfgB := cfg
 			cfgB.Out = t.TempDir()
 			tr := mustNew(t, cfgB)
-			stopAt := c.evals*per + 1 // the first batch of that evaluation
-			if c.evals == 0 {
-				stopAt = 2 // the second batch of the first validation
-			}
+			// Each evaluation checks as it begins and before each batch:
+			// stop before its second batch.
+			stopAt := c.evals*per + 3
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			n := 0
