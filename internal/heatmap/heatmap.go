@@ -6,6 +6,7 @@ package heatmap
 import (
 	"bytes"
 	"fmt"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -32,6 +33,9 @@ func (w weights) Dims() (c, r int)   { return len(w[0]), len(w) }
 func (w weights) Z(c, r int) float64 { return w[r][c] }
 func (w weights) X(c int) float64    { return float64(c) }
 func (w weights) Y(r int) float64    { return float64(r) }
+
+// MaxPixels bounds a picture's size: 16 million pixels, 64 MB as RGBA.
+const MaxPixels = 16 << 20
 
 // Attention returns the picture of every head's attention weights,
 // att[layer][head][query][key]: layers down, heads across.
@@ -81,6 +85,11 @@ func (p Picture) PNG() ([]byte, error) {
 		}
 	}
 	side := vg.Length(40+18*len(p.Tokens)) * vg.Millimeter / 4
+	// Bounded in pixels: a 500-token input drew 34167×17083 pixels (4.8 GB);
+	// past MaxPixels every tile shrinks alike.
+	if px := float64(side.Dots(vgimg.DefaultDPI)); px*px*float64(rows*cols) > MaxPixels {
+		side = vg.Length(float64(side) * math.Sqrt(MaxPixels/(px*px*float64(rows*cols))))
+	}
 	img := vgimg.New(side*vg.Length(cols), side*vg.Length(rows))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter, PadY: vg.Millimeter}
