@@ -235,7 +235,7 @@ func heldOutFits(val, test, maxLen int, avail int64) error {
 	if test > val {
 		key = "test_examples"
 	}
-	e := settingError(key, "{val_examples} %d and {test_examples} %d of length up to %d need about %s, more than the %s this machine has available; lower {-"+key+"}: %v",
+	e := settingError(key, "{val_examples} %d and {test_examples} %d of length up to %d need about %s, more than the %s this machine has available; lower {-"+key+"} or {-len}: %v",
 		val, test, maxLen, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
 	e.err = ErrGraphTooLarge
 	return fmt.Errorf("train: %w", e)
