@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -21,6 +22,20 @@ type Program struct {
 	outputs []G.Value
 	outNode []*G.Node
 	bufLen  int // elements of the graph's shared buffers the ops take
+}
+
+// gradMu serialises G.Grad. Every call adds one of Gorgonia's package-level
+// constants (onef32 or onef64, the loss's seed gradient) to its graph, and
+// the first call writes that node's cached hash: two graphs built at once in
+// separate goroutines (parallel tests, or two models trained side by side)
+// race on it. Building a graph is done once per shape, so the lock costs
+// nothing that matters.
+var gradMu sync.Mutex
+
+func grad(loss *G.Node, wrt G.Nodes) (G.Nodes, error) {
+	gradMu.Lock()
+	defer gradMu.Unlock()
+	return G.Grad(loss, wrt...)
 }
 
 // Compile builds a machine for g. If loss is not nil its value is read after
@@ -40,7 +55,7 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		for i, q := range g.params {
 			wrt[i] = g.nodes[q]
 		}
-		gn, err := G.Grad(loss, wrt...)
+		gn, err := grad(loss, wrt)
 		if err != nil {
 			return nil, fmt.Errorf("nn: compile: gradient: %w", err)
 		}
