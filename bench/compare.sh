@@ -6,12 +6,12 @@
 #   bench/compare.sh cli                   # the program: qkv-train against torch_train.py
 #
 # The benchmark mode measures training and forward-only throughput of one
-# step in a loop, REPS times (default 5) for SECONDS (default 10) per side,
+# step in a loop, REPS times (default 5) for BENCH_SECONDS (default 10) per side,
 # and prints the medians and the best runs, the ratios qkv/PyTorch and the
 # median peak resident memory of each process. On a shared machine the best
 # runs are the ones least disturbed by other work.
 #
-#   REPS=3 SECONDS=5 SIZES="small" MODES="train" bench/compare.sh
+#   REPS=3 BENCH_SECONDS=5 SIZES="small" MODES="train" bench/compare.sh
 #
 # The command-line mode trains each size the way a user does, through
 #
@@ -21,7 +21,7 @@
 # (fixed-length batches; validation, a checkpoint and the test set at the
 # end only) against bench/torch_train.py, its PyTorch twin (which evaluates
 # in batches as large as qkv-train's: qkvbench -eval-batch), and against
-# qkvbench's training step for SECONDS, in ROUNDS rounds (default 5) whose
+# qkvbench's training step for BENCH_SECONDS, in ROUNDS rounds (default 5) whose
 # order rotates. Throughput is read from each run's metrics.jsonl: the
 # steps of every logging window but the first (graph building, warm-up)
 # over their time. It prints per size the median, worst and best round's
@@ -48,7 +48,9 @@ bench | cli) ;;
 esac
 REPS=${REPS:-5}
 ROUNDS=${ROUNDS:-5}
-SECONDS_PER_RUN=${SECONDS:-10}
+# Not SECONDS: bash keeps its own SECONDS (time since the shell started, 0
+# here), so `${SECONDS:-10}` ran qkvbench for 0 s unless SECONDS was set.
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 SIZES=${SIZES:-"default small large"}
 MODES=${MODES:-"train forward"}
 PY=/usr/bin/python3
