@@ -18,14 +18,21 @@ import (
 
 // Backbone is the sequence model between a Model's token embedding and its
 // head. Each architecture lives in one file (transformer.go, lstm.go,
-// gru.go) that
-// holds its config struct, that config's validation and flags, how it
-// builds and initialises its layers, its Forward and its memory estimate.
+// gru.go) that holds its config struct, that config's validation and
+// flags, how it builds and initialises its layers, and its Forward.
 //
-// To add an architecture: write that file — a config struct XConfig with
-// JSON tags whose methods implement backbone (see TransformerConfig), and a
-// type implementing Backbone — then embed XConfig in Architecture and list
-// it in Architecture.backbones.
+// To add an architecture, write that file: a config struct XConfig whose
+// methods implement backbone (see GRUConfig, which has no settings of its
+// own, and TransformerConfig, which has), a type implementing Backbone, and
+// the one registration line
+//
+//	func init() { registerBackbone(func(a *Architecture) backbone { return &a.XConfig }) }
+//
+// where a backbone with settings of its own embeds XConfig in Architecture
+// so that its settings are config.json keys; one without returns a new
+// &XConfig{}. Nothing else names an architecture: the config's checks, the
+// flags, the checkpoint, the parameter count and the memory estimate all
+// go through the registered backbone.
 type Backbone interface {
 	nn.Module
 	// Forward maps embedded tokens x [B,T,D] to features [B,T,Width()].
@@ -69,7 +76,7 @@ func (a *Arch) UnmarshalText(b []byte) error { *a = Arch(b); return nil }
 // its fields are top-level keys, and each flag's name is its key with -
 // for _.
 type Architecture struct {
-	Model   Arch    `json:"model,omitempty"` // transformer (the default), lstm or gru
+	Model   Arch    `json:"model,omitempty"` // a registered architecture: transformer (the default), gru or lstm
 	DModel  int     `json:"d_model"`         // the width of the embedding and of the backbone's state
 	Layers  int     `json:"layers"`          // the backbone's depth
 	Dropout float64 `json:"dropout"`         // on the embedding and inside the backbone, while training
@@ -79,11 +86,44 @@ type Architecture struct {
 	Dtype Dtype `json:"dtype"` // float32 or float64
 }
 
-// backbones lists every architecture's settings, one line each. A
-// registered config's keys are refused for the other architectures when
-// given (see ForeignKey).
+// registry holds every architecture's settings, in registration order:
+// each backbone file's init adds its own (registerBackbone). It is written
+// only while the package initialises.
+var registry []func(a *Architecture) backbone
+
+// registerBackbone adds an architecture, given as where its settings live
+// in an Architecture. Registering a name twice is a programming error, and
+// panics while the package initialises.
+func registerBackbone(settings func(a *Architecture) backbone) {
+	var a Architecture
+	name := settings(&a).arch()
+	for _, r := range registry {
+		if r(&a).arch() == name {
+			panic(fmt.Sprintf("train: backbone %q registered twice", name))
+		}
+	}
+	registry = append(registry, settings)
+}
+
+// backbones lists every registered architecture's settings in a: the
+// transformer (the default) first, then the others by name. A registered
+// config's keys are refused for the other architectures when given (see
+// ForeignKey).
 func (a *Architecture) backbones() []backbone {
-	return []backbone{&a.TransformerConfig, &a.LSTMConfig, &a.GRUConfig}
+	bs := make([]backbone, len(registry))
+	for i, r := range registry {
+		bs[i] = r(a)
+	}
+	slices.SortStableFunc(bs, func(x, y backbone) int {
+		if (x.arch() == Transformer) != (y.arch() == Transformer) {
+			if x.arch() == Transformer {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(string(x.arch()), string(y.arch()))
+	})
+	return bs
 }
 
 // backbone is what an architecture's file provides, implemented by its
@@ -146,8 +186,8 @@ func (a *Architecture) backbone() backbone {
 	return nil
 }
 
-// archNames lists the registered architectures: "transformer, lstm or
-// gru".
+// archNames lists the registered architectures: "transformer, gru or
+// lstm".
 func archNames() string {
 	var a Architecture
 	var names []string
@@ -295,4 +335,19 @@ func NewTaskModel(c Config) (*Model, error) {
 	c = c.resolve(nil)
 	mc := c.modelConfig(task.Kind(), task.InVocab().Size(), task.OutVocab().Size())
 	return NewModel(mc, rand.New(rand.NewPCG(c.Seed, seedFor(c.Seed, streamInit))))
+}
+
+// lengthLimited is implemented by a Backbone that takes inputs of a
+// limited length (learned positions): maxLen returns that length, or 0 for
+// none, and what sets it, to complete "N tokens; <why> <max>".
+type lengthLimited interface {
+	maxLen() (limit int, why string)
+}
+
+// inspectable is implemented by a Backbone with attention that can show
+// how it attends: inspect runs x [1,T,D] (embedded tokens of one
+// sequence, keep [1,T]) through it and returns, for each layer, its
+// queries and keys [1,T,D] and attention weights [1,H,T,T].
+type inspectable interface {
+	inspect(g *nn.Graph, x, keep *G.Node) ([]*G.Node, error)
 }

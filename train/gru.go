@@ -19,7 +19,7 @@ const GRU Arch = "gru"
 // layers; dropout applies to the embedding and between layers.
 type GRUConfig struct{}
 
-var _ backbone = (*GRUConfig)(nil)
+func init() { registerBackbone(func(a *Architecture) backbone { return &a.GRUConfig }) }
 
 func (c *GRUConfig) arch() Arch { return GRU }
 

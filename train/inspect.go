@@ -3,8 +3,6 @@ package train
 import (
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/qkv-dev/qkv/nn"
 )
 
@@ -20,7 +18,7 @@ type Inspection struct {
 // as a transformer's does; for the others (the LSTM) GradientProbe
 // measures what plays their part.
 func (m *Model) HasAttention() bool {
-	_, ok := m.Backbone.(*TransformerBackbone)
+	_, ok := m.Backbone.(inspectable)
 	return ok
 }
 
@@ -31,7 +29,7 @@ func (m *Model) HasAttention() bool {
 // without attention (an LSTM) gives an error wrapping ErrNoAttention.
 func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	m := e.model
-	tb, ok := m.Backbone.(*TransformerBackbone)
+	tb, ok := m.Backbone.(inspectable)
 	if !ok {
 		return nil, fmt.Errorf("train: inspect: %w", ErrNoAttention)
 	}
@@ -58,20 +56,9 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if x, err = tb.Pos.Forward(g, x); err != nil {
+	outs, err := tb.inspect(g, x, keep) // q, k, weights of each layer
+	if err != nil {
 		return nil, err
-	}
-	var outs []*G.Node // q, k, weights of each layer
-	for _, l := range tb.Encoder.Layers {
-		q, k, err := l.QK(g, x) // [1,T,D] each
-		if err != nil {
-			return nil, err
-		}
-		var w *G.Node
-		if x, w, err = l.Forward(g, x, keep); err != nil { // [1,T,D], [1,H,T,T]
-			return nil, err
-		}
-		outs = append(outs, q, k, w)
 	}
 	prog, err := nn.Compile(g, nil, false, outs...)
 	if err != nil {
@@ -90,7 +77,7 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	h := m.cfg.Heads
 	dk := m.cfg.DModel / h
 	ins := &Inspection{}
-	for l := range tb.Encoder.Layers {
+	for l := range len(outs) / 3 {
 		q, k := nn.ToFloat64s(prog.Output(3*l)), nn.ToFloat64s(prog.Output(3*l+1)) // [1,T,D]
 		w := nn.ToFloat64s(prog.Output(3*l + 2))                                   // [1,H,T,T]
 		ql, kl, wl := make([][][]float64, h), make([][][]float64, h), make([][][]float64, h)

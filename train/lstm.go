@@ -19,7 +19,7 @@ type LSTMConfig struct {
 	Directions int `json:"directions,omitempty"`
 }
 
-var _ backbone = (*LSTMConfig)(nil)
+func init() { registerBackbone(func(a *Architecture) backbone { return &a.LSTMConfig }) }
 
 func (c *LSTMConfig) arch() Arch { return LSTM }
 

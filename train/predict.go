@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/qkv-dev/qkv/data"
-	"github.com/qkv-dev/qkv/layers"
 )
 
 // BestToken returns the id of the largest of one row of logits over the
@@ -98,8 +97,10 @@ func (e *Evaluator) unscored(in []int) (data.Example, error) {
 	if len(in) == 0 {
 		return data.Example{}, fmt.Errorf("empty")
 	}
-	if cfg.Positional == layers.Learned && len(in) > cfg.MaxLen {
-		return data.Example{}, fmt.Errorf("%d tokens; the model's learned positions cover %d", len(in), cfg.MaxLen)
+	if l, ok := e.model.Backbone.(lengthLimited); ok {
+		if limit, why := l.maxLen(); limit > 0 && len(in) > limit {
+			return data.Example{}, fmt.Errorf("%d tokens; %s %d", len(in), why, limit)
+		}
 	}
 	for j, id := range in {
 		if id == data.PadID || id < 0 || id >= cfg.InVocab {

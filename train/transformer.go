@@ -23,7 +23,7 @@ type TransformerConfig struct {
 	Mask layers.Mask `json:"mask,omitempty"`
 }
 
-var _ backbone = (*TransformerConfig)(nil)
+func init() { registerBackbone(func(a *Architecture) backbone { return &a.TransformerConfig }) }
 
 func (c *TransformerConfig) arch() Arch { return Transformer }
 
@@ -149,7 +149,11 @@ type TransformerBackbone struct {
 	dropout float64
 }
 
-var _ Backbone = (*TransformerBackbone)(nil)
+var (
+	_ Backbone      = (*TransformerBackbone)(nil)
+	_ lengthLimited = (*TransformerBackbone)(nil)
+	_ inspectable   = (*TransformerBackbone)(nil)
+)
 
 // Params lists the positions' and the encoder's parameters.
 func (b *TransformerBackbone) Params() []*nn.Param {
@@ -171,3 +175,35 @@ func (b *TransformerBackbone) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, []
 
 // Width is d_model.
 func (b *TransformerBackbone) Width() int { return b.Pos.DModel }
+
+// maxLen is the length learned positions cover; other positions take any
+// length.
+func (b *TransformerBackbone) maxLen() (int, string) {
+	if b.Pos.Table == nil {
+		return 0, ""
+	}
+	return b.Pos.Table.Shape()[0], "the model's learned positions cover"
+}
+
+// inspect runs x [1,T,D] through the positions and every encoder layer,
+// and returns each layer's queries and keys [1,T,D] and attention weights
+// [1,H,T,T], three nodes a layer.
+func (b *TransformerBackbone) inspect(g *nn.Graph, x, keep *G.Node) ([]*G.Node, error) {
+	x, err := b.Pos.Forward(g, x)
+	if err != nil {
+		return nil, err
+	}
+	var outs []*G.Node // q, k, weights of each layer
+	for _, l := range b.Encoder.Layers {
+		q, k, err := l.QK(g, x) // [1,T,D] each
+		if err != nil {
+			return nil, err
+		}
+		var w *G.Node
+		if x, w, err = l.Forward(g, x, keep); err != nil { // [1,T,D], [1,H,T,T]
+			return nil, err
+		}
+		outs = append(outs, q, k, w)
+	}
+	return outs, nil
+}

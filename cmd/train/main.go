@@ -315,9 +315,13 @@ func foreignFlags(cfg train.Config, g given) error {
 	return err
 }
 
-// article puts a or an before an architecture's name.
+// article puts a or an before an architecture's name: an before a vowel,
+// and before an initialism without vowels read letter by letter whose
+// first letter's name starts with one (an lstm, an rnn, a gru).
 func article(a train.Arch) string {
-	if strings.ContainsRune("aeiou", rune(a.String()[0])) || a == train.LSTM {
+	name := a.String()
+	initialism := !strings.ContainsAny(name, "aeiouy")
+	if strings.ContainsRune("aeiou", rune(name[0])) || initialism && strings.ContainsRune("fhlmnrsx", rune(name[0])) {
 		return "an " + a.String()
 	}
 	return "a " + a.String()
