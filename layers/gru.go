@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -22,30 +21,13 @@ type GRUConfig struct {
 
 // Validate reports a configuration that cannot be built.
 func (c GRUConfig) Validate() error {
-	switch {
-	case c.Input <= 0 || c.Hidden <= 0:
-		return fmt.Errorf("input and hidden sizes must be positive, got %d and %d", c.Input, c.Hidden)
-	case c.Layers <= 0:
-		return fmt.Errorf("layers must be positive, got %d", c.Layers)
-	case c.Dropout < 0 || c.Dropout >= 1:
-		return fmt.Errorf("dropout %g outside [0, 1)", c.Dropout)
-	}
-	return nil
+	return validateRecurrent(c.Input, c.Hidden, c.Layers, c.Dropout)
 }
 
 // GRULayer holds one layer's weights, the gate blocks stacked [r; z; n] as
-// in torch.nn.GRU.
-type GRULayer struct {
-	WeightIH *nn.Param // [3H, I] (layer 0) or [3H, H]
-	WeightHH *nn.Param // [3H, H]
-	BiasIH   *nn.Param // [3H]
-	BiasHH   *nn.Param // [3H]
-}
-
-// Params returns the weights in PyTorch's order.
-func (l *GRULayer) Params() []*nn.Param {
-	return []*nn.Param{l.WeightIH, l.WeightHH, l.BiasIH, l.BiasHH}
-}
+// in torch.nn.GRU: WeightIH [3H, I] (layer 0) or [3H, H], WeightHH [3H, H],
+// BiasIH and BiasHH [3H].
+type GRULayer = RecurrentWeights
 
 // GRU is a stack of gated recurrent unit layers (Cho et al., 2014)
 // computing what torch.nn.GRU(batch_first=True) computes. Each layer runs,
@@ -61,10 +43,10 @@ func (l *GRULayer) Params() []*nn.Param {
 // sequences give PyTorch's outputs at every real position.
 //
 // It is written in nn's primitives only and has no backward code: its
-// gradient is their derivatives chained. Each step slices its inputs out
-// of the sequence, and a slice's gradient is as large as the sequence, so
-// a GRU over T steps costs O(T²) in the backward pass; the LSTM's fused scan
-// avoids that where speed matters.
+// gradient is their derivatives chained. The steps' inputs are split out
+// of the sequence by halving (splitSteps), so a GRU over T steps costs
+// O(T log T) in the backward pass where slicing each step out of the whole
+// would cost O(T²); the LSTM's fused scan is linear.
 type GRU struct {
 	Layers []*GRULayer
 	cfg    GRUConfig
@@ -80,25 +62,17 @@ func NewGRU(name string, cfg GRUConfig, rng *rand.Rand) (*GRU, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("layers: gru %q: %w", name, err)
 	}
-	h := cfg.Hidden
-	init := nn.Uniform(1 / math.Sqrt(float64(h)))
 	l := &GRU{cfg: cfg, name: name}
 	for k := 0; k < cfg.Layers; k++ {
 		in := cfg.Input
 		if k > 0 {
-			in = h
+			in = cfg.Hidden
 		}
-		var ps [4]*nn.Param
-		for i, p := range []struct {
-			name  string
-			shape []int
-		}{{"weight_ih", []int{3 * h, in}}, {"weight_hh", []int{3 * h, h}}, {"bias_ih", []int{3 * h}}, {"bias_hh", []int{3 * h}}} {
-			var err error
-			if ps[i], err = newParam(nn.Join(name, fmt.Sprintf("%s_l%d", p.name, k)), cfg.Dtype, init, rng, p.shape...); err != nil {
-				return nil, fmt.Errorf("layers: gru %q: %w", name, err)
-			}
+		w, err := newRecurrentWeights(name, fmt.Sprintf("_l%d", k), 3, in, cfg.Hidden, cfg.Dtype, rng)
+		if err != nil {
+			return nil, fmt.Errorf("layers: gru %q: %w", name, err)
 		}
-		l.Layers = append(l.Layers, &GRULayer{WeightIH: ps[0], WeightHH: ps[1], BiasIH: ps[2], BiasHH: ps[3]})
+		l.Layers = append(l.Layers, w)
 	}
 	return l, nil
 }
@@ -131,27 +105,20 @@ func (l *GRU) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	for k, layer := range l.Layers {
-		if x, err = l.layer(g, layer, x, keep3); err != nil {
-			return nil, wrap(err)
-		}
-		if k < len(l.Layers)-1 {
-			if x, err = g.Dropout(nn.Join(l.name, fmt.Sprintf("l%d", k)), x, l.cfg.Dropout); err != nil {
-				return nil, wrap(err)
-			}
-		}
+	y, err := stack(g, l.name, len(l.Layers), l.cfg.Dropout, x, func(k int, x *G.Node) (*G.Node, error) {
+		return l.layer(g, l.Layers[k], x, keep3)
+	})
+	if err != nil {
+		return nil, wrap(err)
 	}
-	return x, nil
+	return y, nil
 }
 
 // layer runs one layer: x [B, T, I], keep3 [B, T, 1] → [B, T, H].
 func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep3 *G.Node) (*G.Node, error) {
-	var w [4]*G.Node // W_ih, W_hh, b_ih, b_hh
-	for i, q := range p.Params() {
-		var err error
-		if w[i], err = g.Param(q); err != nil {
-			return nil, err
-		}
+	w, err := p.bind(g) // W_ih, W_hh, b_ih, b_hh
+	if err != nil {
+		return nil, err
 	}
 	s, h := x.Shape(), l.cfg.Hidden
 	b, n := s[0], s[1]
@@ -162,21 +129,15 @@ func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep3 *G.Node) (*G.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	at := func(x *G.Node, t int) (*G.Node, error) { // x[:, t]: [B,W]
-		xt, err := nn.Slice(x, 1, t, t+1)
-		if err != nil {
-			return nil, err
-		}
-		return nn.Reshape(xt, b, x.Shape()[2])
+	its, err := splitSteps(gi) // [B,3H] each
+	if err != nil {
+		return nil, err
 	}
 	gate := func(x *G.Node, i int) (*G.Node, error) { return nn.Slice(x, 1, i*h, (i+1)*h) } // block i of [B,3H]
 	ys := make([]*G.Node, n)
 	var hp *G.Node // h_{t−1}; nil is zero
 	for t := 0; t < n; t++ {
-		it, err := at(gi, t) // [B,3H]
-		if err != nil {
-			return nil, err
-		}
+		it := its[t]
 		gh := w[3] // h_{t−1}·W_hhᵀ + b_hh: [B,3H], or b_hh [3H] from h_0 = 0
 		if hp != nil {
 			if gh, err = nn.MatMul(hp, w[1], false, true); err == nil {
@@ -230,7 +191,10 @@ func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep3 *G.Node) (*G.Node, error)
 		if err != nil {
 			return nil, err
 		}
-		kt, err := at(keep3, t) // [B,1]
+		kt, err := nn.Slice(keep3, 1, t, t+1) // [B,1,1]: no gradient, so a slice of the whole costs nothing backward
+		if err == nil {
+			kt, err = nn.Reshape(kt, b, 1)
+		}
 		if err != nil {
 			return nil, err
 		}

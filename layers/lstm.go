@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -23,15 +22,7 @@ type LSTMConfig struct {
 
 // Validate reports a configuration that cannot be built.
 func (c LSTMConfig) Validate() error {
-	switch {
-	case c.Input <= 0 || c.Hidden <= 0:
-		return fmt.Errorf("input and hidden sizes must be positive, got %d and %d", c.Input, c.Hidden)
-	case c.Layers <= 0:
-		return fmt.Errorf("layers must be positive, got %d", c.Layers)
-	case c.Dropout < 0 || c.Dropout >= 1:
-		return fmt.Errorf("dropout %g outside [0, 1)", c.Dropout)
-	}
-	return nil
+	return validateRecurrent(c.Input, c.Hidden, c.Layers, c.Dropout)
 }
 
 // Directions returns 2 for a bidirectional LSTM and 1 otherwise.
@@ -43,19 +34,9 @@ func (c LSTMConfig) Directions() int {
 }
 
 // LSTMDirection holds the weights of one direction of one layer, with the
-// gate blocks stacked [i; f; g; o] as in torch.nn.LSTM.
-type LSTMDirection struct {
-	WeightIH *nn.Param // [4H, I] (layer 0) or [4H, H·dirs]
-	WeightHH *nn.Param // [4H, H]
-	BiasIH   *nn.Param // [4H]
-	BiasHH   *nn.Param // [4H]
-}
-
-// Params returns the weights in PyTorch's order: weight_ih, weight_hh,
-// bias_ih, bias_hh.
-func (d *LSTMDirection) Params() []*nn.Param {
-	return []*nn.Param{d.WeightIH, d.WeightHH, d.BiasIH, d.BiasHH}
-}
+// gate blocks stacked [i; f; g; o] as in torch.nn.LSTM: WeightIH [4H, I]
+// (layer 0) or [4H, H·dirs], WeightHH [4H, H], BiasIH and BiasHH [4H].
+type LSTMDirection = RecurrentWeights
 
 // LSTM is a stack of long short-term memory layers (Hochreiter &
 // Schmidhuber, 1997), each optionally bidirectional, computing what
@@ -87,13 +68,11 @@ func NewLSTM(name string, cfg LSTMConfig, rng *rand.Rand) (*LSTM, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("layers: lstm %q: %w", name, err)
 	}
-	h := cfg.Hidden
-	init := nn.Uniform(1 / math.Sqrt(float64(h)))
 	l := &LSTM{cfg: cfg, name: name}
 	for k := 0; k < cfg.Layers; k++ {
 		in := cfg.Input
 		if k > 0 {
-			in = h * cfg.Directions()
+			in = cfg.Hidden * cfg.Directions()
 		}
 		var dirs []*LSTMDirection
 		for d := 0; d < cfg.Directions(); d++ {
@@ -101,17 +80,11 @@ func NewLSTM(name string, cfg LSTMConfig, rng *rand.Rand) (*LSTM, error) {
 			if d == 1 {
 				suffix += "_reverse"
 			}
-			var ps [4]*nn.Param
-			for i, p := range []struct {
-				name  string
-				shape []int
-			}{{"weight_ih", []int{4 * h, in}}, {"weight_hh", []int{4 * h, h}}, {"bias_ih", []int{4 * h}}, {"bias_hh", []int{4 * h}}} {
-				var err error
-				if ps[i], err = newParam(nn.Join(name, p.name+suffix), cfg.Dtype, init, rng, p.shape...); err != nil {
-					return nil, fmt.Errorf("layers: lstm %q: %w", name, err)
-				}
+			w, err := newRecurrentWeights(name, suffix, 4, in, cfg.Hidden, cfg.Dtype, rng)
+			if err != nil {
+				return nil, fmt.Errorf("layers: lstm %q: %w", name, err)
 			}
-			dirs = append(dirs, &LSTMDirection{WeightIH: ps[0], WeightHH: ps[1], BiasIH: ps[2], BiasHH: ps[3]})
+			dirs = append(dirs, w)
 		}
 		l.Layers = append(l.Layers, dirs)
 	}
@@ -141,35 +114,25 @@ func (l *LSTM) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, error) {
 	if s := x.Shape(); len(s) != 3 || s[2] != l.cfg.Input {
 		return nil, wrap(fmt.Errorf("input %v, want [B,T,%d]", s, l.cfg.Input))
 	}
-	for k, dirs := range l.Layers {
+	y, err := stack(g, l.name, len(l.Layers), l.cfg.Dropout, x, func(k int, x *G.Node) (*G.Node, error) {
+		dirs := l.Layers[k]
 		ys := make([]*G.Node, len(dirs))
 		for d, dir := range dirs {
-			ps := make([]*G.Node, 4)
-			for i, p := range dir.Params() {
-				var err error
-				if ps[i], err = g.Param(p); err != nil {
-					return nil, wrap(err)
-				}
+			w, err := dir.bind(g)
+			if err != nil {
+				return nil, err
 			}
-			var err error
-			if ys[d], err = g.Ops().LSTM(x, ps[0], ps[1], ps[2], ps[3], keep, d == 1); err != nil { // [B,T,H]
-				return nil, wrap(err)
+			if ys[d], err = g.Ops().LSTM(x, w[0], w[1], w[2], w[3], keep, d == 1); err != nil { // [B,T,H]
+				return nil, err
 			}
 		}
-		y := ys[0]
-		if len(ys) == 2 {
-			var err error
-			if y, err = G.Concat(2, ys...); err != nil { // [B,T,2H]
-				return nil, wrap(err)
-			}
+		if len(ys) == 1 {
+			return ys[0], nil
 		}
-		if k < len(l.Layers)-1 {
-			var err error
-			if y, err = g.Dropout(nn.Join(l.name, fmt.Sprintf("l%d", k)), y, l.cfg.Dropout); err != nil {
-				return nil, wrap(err)
-			}
-		}
-		x = y
+		return G.Concat(2, ys...) // [B,T,2H]
+	})
+	if err != nil {
+		return nil, wrap(err)
 	}
-	return x, nil
+	return y, nil
 }
