@@ -527,42 +527,41 @@ func kernelGo[T Float](mr, nr int) kernelFunc[T] {
 	}
 }
 
-var (
-	f32 = &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072}
-	f64 = &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048}
-	// portable versions with the same blocking, for tests and fallback.
-	f32Go = &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, kern: kernelGo[float32](6, 16)}
-	f64Go = &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048, kern: kernelGo[float64](6, 8)}
-)
-
-func init() {
-	f32.kern, f64.kern = f32Go.kern, f64Go.kern
-	if k32, k64, ok := asmKernels(); ok {
-		f32.kern, f64.kern = k32, k64
-	}
+// kernelSet is a pair of micro-kernels, float32 and float64, with the
+// blocking that suits them.
+type kernelSet struct {
+	name string
+	f32  *impl[float32]
+	f64  *impl[float64]
 }
 
-// usePortable is set by tests to route every product through the Go kernel.
-var usePortable bool
+// portable is the Go kernel, with the AVX2 kernels' blocking: the fallback
+// and the tests' reference.
+var portable = kernelSet{
+	name: "go",
+	f32:  &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, kern: kernelGo[float32](6, 16)},
+	f64:  &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048, kern: kernelGo[float64](6, 8)},
+}
+
+// kernelSets are the sets this machine and build can run, fastest first;
+// the last is the portable one.
+var kernelSets = append(asmKernelSets(), portable)
+
+// active is the set every product uses: the fastest, unless a test
+// chooses another.
+var active = &kernelSets[0]
 
 func implFor[T Float]() *impl[T] {
 	var z T
-	switch any(z).(type) {
-	case float32:
-		if usePortable {
-			return any(f32Go).(*impl[T])
-		}
-		return any(f32).(*impl[T])
-	default:
-		if usePortable {
-			return any(f64Go).(*impl[T])
-		}
-		return any(f64).(*impl[T])
+	if _, ok := any(z).(float32); ok {
+		return any(active.f32).(*impl[T])
 	}
+	return any(active.f64).(*impl[T])
 }
 
 // Accelerated reports whether the assembly micro-kernels are in use.
-func Accelerated() bool {
-	_, _, ok := asmKernels()
-	return ok
-}
+func Accelerated() bool { return len(kernelSets) > 1 }
+
+// Kernel names the micro-kernels in use: "avx512" (6×32 float32, 6×16
+// float64), "avx2" (6×16, 6×8) or "go" (the portable kernel).
+func Kernel() string { return kernelSets[0].name }

@@ -115,22 +115,26 @@ func problems() []problem {
 	return ps
 }
 
-func bothKernels(t *testing.T, f func(t *testing.T)) {
-	t.Run("asm", func(t *testing.T) {
-		if !Accelerated() {
-			t.Skip("no assembly kernels on this machine or build")
-		}
-		f(t)
-	})
-	t.Run("go", func(t *testing.T) {
-		usePortable = true
-		defer func() { usePortable = false }()
-		f(t)
-	})
+// eachKernel runs f with every kernel set this machine has (AVX-512,
+// AVX2, Go) in use in turn.
+func eachKernel(t *testing.T, f func(t *testing.T)) {
+	for i := range kernelSets {
+		t.Run(kernelSets[i].name, func(t *testing.T) {
+			defer useKernels(&kernelSets[i])()
+			f(t)
+		})
+	}
+}
+
+// useKernels makes ks the active set and returns what restores the last.
+func useKernels(ks *kernelSet) (restore func()) {
+	old := active
+	active = ks
+	return func() { active = old }
 }
 
 func TestGemmMatchesNaive(t *testing.T) {
-	bothKernels(t, func(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, p := range problems() {
 			check[float32](t, rng, p)
@@ -146,7 +150,7 @@ func TestGemmParallel(t *testing.T) {
 	minParallel = 1
 	for _, nt := range []int{2, 3, 5} {
 		threads = nt
-		bothKernels(t, func(t *testing.T) {
+		eachKernel(t, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			for _, p := range []problem{
 				{false, false, 200, 70, 90, 1, false}, {true, true, 61, 300, 33, 0, true},
@@ -165,7 +169,7 @@ func TestGemmParallel(t *testing.T) {
 func TestBatch(t *testing.T) {
 	defer func(n, m int) { threads, minParallel = n, m }(threads, minParallel)
 	minParallel, threads = 1, 3
-	bothKernels(t, func(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, acc := range []bool{false, true} {
 			nb, heads, tt, dk := 9, 4, 13, 16
@@ -214,8 +218,7 @@ func FuzzGemm(f *testing.F) {
 			m: int(m%97) + 1, n: int(n%97) + 1, k: int(k), pad: int(pad % 5),
 		}
 		rng := rand.New(rand.NewPCG(seed, 7))
-		usePortable = flags&8 != 0
-		defer func() { usePortable = false }()
+		defer useKernels(&kernelSets[int(flags>>3)%len(kernelSets)])()
 		check[float32](t, rng, p)
 		check[float64](t, rng, p)
 	})
@@ -230,7 +233,7 @@ func TestLinear(t *testing.T) {
 		if par {
 			threads, minParallel = 3, 1
 		}
-		bothKernels(t, func(t *testing.T) {
+		eachKernel(t, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 8))
 			for _, s := range [][3]int{{1, 1, 1}, {7, 17, 13}, {13, 29, 257}, {37, 53, 600}, {150, 40, 31}, {64, 3100, 3}, {5, 5, 0}} {
 				for _, tA := range []bool{false, true} {
@@ -278,6 +281,58 @@ func checkLinear[T Float](t *testing.T, rng *rand.Rand, tA, tB bool, m, n, k int
 	for i := range c {
 		if math.Abs(float64(c[i])-float64(want[i])) > tol {
 			t.Fatalf("tA=%v tB=%v %dx%dx%d relu=%v: c[%d] = %v, want %v", tA, tB, m, n, k, relu, i, c[i], want[i])
+		}
+	}
+}
+
+// TestAsmKernelsAgree: the assembly kernel sets accumulate every element of
+// C in the same order (k in blocks of the same KC, one FMA per term), so
+// their products are equal bit for bit, whatever their tile widths.
+func TestAsmKernelsAgree(t *testing.T) {
+	asm := kernelSets[:len(kernelSets)-1]
+	if len(asm) < 2 {
+		t.Skipf("%d assembly kernel sets on this machine or build; nothing to compare", len(asm))
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, p := range problems() {
+		agree[float32](t, rng, p, asm)
+		agree[float64](t, rng, p, asm)
+	}
+}
+
+func agree[T Float](t *testing.T, rng *rand.Rand, p problem, sets []kernelSet) {
+	t.Helper()
+	ar, ac := p.m, p.k
+	if p.transA {
+		ar, ac = p.k, p.m
+	}
+	br, bc := p.k, p.n
+	if p.transB {
+		br, bc = p.n, p.k
+	}
+	lda, ldb, ldc := ac+p.pad, bc+p.pad, p.n+p.pad
+	a := random[T](rng, max(ar*lda, 1))
+	b := random[T](rng, max(br*ldb, 1))
+	c0 := random[T](rng, p.m*ldc)
+	bias := random[T](rng, p.n)
+	var first []T
+	for i := range sets {
+		c := append([]T(nil), c0...)
+		func() {
+			defer useKernels(&sets[i])()
+			Gemm(p.transA, p.transB, p.m, p.n, p.k, a, lda, b, ldb, p.acc, c, ldc)
+			if p.acc { // and once more through the bias and ReLU epilogue
+				Linear(p.transA, p.transB, p.m, p.n, p.k, a, lda, b, ldb, bias, true, c, ldc)
+			}
+		}()
+		if i == 0 {
+			first = c
+			continue
+		}
+		for j := range c {
+			if math.Float64bits(float64(c[j])) != math.Float64bits(float64(first[j])) {
+				t.Fatalf("%v: %s gives c[%d] = %v, %s %v", p, sets[i].name, j, c[j], sets[0].name, first[j])
+			}
 		}
 	}
 }

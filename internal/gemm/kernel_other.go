@@ -2,6 +2,4 @@
 
 package gemm
 
-func asmKernels() (kernelFunc[float32], kernelFunc[float64], bool) {
-	return nil, nil, false
-}
+func asmKernelSets() []kernelSet { return nil }

@@ -13,14 +13,16 @@ import (
 func TestLinearReLUKeepsNaN(t *testing.T) {
 	nan, negZero := math.NaN(), math.Copysign(0, -1)
 	bias := []float64{nan, negZero, -2, 3, math.Inf(1), math.Inf(-1), 0, -0.5}
-	for _, k := range []int{0, 1, 5} {
-		for _, m := range []int{1, 6, 13} { // one row, a full tile, a tile and an edge
-			for _, n := range []int{8, 24, 40} { // columns cycle through bias's cases
-				checkReLU[float32](t, m, n, k, bias)
-				checkReLU[float64](t, m, n, k, bias)
+	eachKernel(t, func(t *testing.T) {
+		for _, k := range []int{0, 1, 5} {
+			for _, m := range []int{1, 6, 13} { // one row, a full tile, a tile and an edge
+				for _, n := range []int{8, 24, 40, 72} { // columns cycle through bias's cases
+					checkReLU[float32](t, m, n, k, bias)
+					checkReLU[float64](t, m, n, k, bias)
+				}
 			}
 		}
-	}
+	})
 }
 
 func checkReLU[T Float](t *testing.T, m, n, k int, cases []float64) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qkv-dev/qkv/bench"
+	"github.com/qkv-dev/qkv/internal/gemm"
 )
 
 func main() {
@@ -27,6 +28,7 @@ func run(args []string) error {
 	size := fs.String("size", "default", "model size: default, small or large")
 	mode := fs.String("mode", "train", "train (forward, backward, AdamW) or forward (evaluation graph, no gradients)")
 	seconds := fs.Float64("seconds", 10, "how long to measure, after warm-up")
+	steps := fs.Int("steps", 0, "measure this many steps instead of -seconds (for CPU-time counts with perf stat or time)")
 	warmup := fs.Int("warmup", 5, "steps run before measuring")
 	dtype := fs.String("dtype", "float32", "float32 or float64")
 	evalBatch := fs.Bool("eval-batch", false, "print the batch qkv-train validates the size in, and exit")
@@ -58,18 +60,18 @@ func run(args []string) error {
 			return err
 		}
 	}
-	tokens, steps := 0, 0
+	tokens, n := 0, 0
 	start := time.Now()
 	limit := time.Duration(*seconds * float64(time.Second))
-	for time.Since(start) < limit {
-		n, err := r.Step()
+	for (*steps > 0 && n < *steps) || (*steps <= 0 && time.Since(start) < limit) {
+		k, err := r.Step()
 		if err != nil {
 			return err
 		}
-		tokens += n
-		steps++
+		tokens += k
+		n++
 	}
 	el := time.Since(start).Seconds()
-	fmt.Printf("qkv %s %s %s: %.0f tokens/s (%d steps in %.1fs, vocab %d/%d)\n", s.Name, *mode, *dtype, float64(tokens)/el, steps, el, r.InVocab, r.OutVocab)
+	fmt.Printf("qkv %s %s %s: %.0f tokens/s (%d steps in %.1fs, vocab %d/%d, %s kernels)\n", s.Name, *mode, *dtype, float64(tokens)/el, n, el, r.InVocab, r.OutVocab, gemm.Kernel())
 	return nil
 }
