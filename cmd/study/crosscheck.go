@@ -112,6 +112,11 @@ func (s *study) crossCheck(res *Results, pics map[string][]byte) error {
 		}
 		return sum / float64(len(pa))
 	}
+	var cs [2]train.Config
+	var sws [2]sweep
+	// Scored on the validation file's scored targets. The full study
+	// sweeps PyTorch's grid and no further: the twins did not extend theirs.
+	valScore := func(t *trained) float64 { return scored(t.val) }
 	for i, c := range []train.Config{tc, lc} {
 		c.Task, c.Symbols, c.MinLen, c.Len = "", 0, train.Default().MinLen, 0
 		c.Data, c.Val, c.Test = filepath.Join(dir, twinFiles[0]), filepath.Join(dir, twinFiles[1]), filepath.Join(dir, twinFiles[2])
@@ -120,16 +125,17 @@ func (s *study) crossCheck(res *Results, pics map[string][]byte) error {
 		if twin.Model != modelNames[i] {
 			return fmt.Errorf("testdata/twin.json: model %d is %q, want %q", i, twin.Model, modelNames[i])
 		}
-		var f *fit
-		valScore := func(t *trained) float64 { return scored(t.val) }
-		if s.sc.TwinSweep {
-			f, err = s.fitRates(c, s.sc.LRs, s.sc.Seeds, valScore)
-		} else {
-			f, err = s.fitRates(c, []float64{twin.LR}, 1, valScore)
+		cs[i], sws[i] = c, sweep{lrs: s.sc.LRs, seeds: s.sc.Seeds, score: valScore}
+		if !s.sc.TwinSweep {
+			sws[i] = sweep{lrs: []float64{twin.LR}, seeds: 1, score: valScore}
 		}
-		if err != nil {
-			return err
-		}
+	}
+	fits, err := s.fitEach(cs, sws)
+	if err != nil {
+		return err
+	}
+	for i, f := range fits {
+		twin := tw.Results[i]
 		m := TwinModel{Model: modelNames[i], Params: f.runs[0].model.NumParams(), TorchLR: twin.LR, QKVLR: f.tuning.Chosen,
 			Torch: Spread{Median: twin.Median, Seeds: twin.Test}}
 		m.QKV.Median, m.QKV.Seeds = f.medians(func(t *trained) float64 { return scored(t.test) })

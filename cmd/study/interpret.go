@@ -37,12 +37,12 @@ func (s *study) interpretability(res *Results, pics map[string][]byte) error {
 		if !ok {
 			return fmt.Errorf("task %s has no alignment rule", name)
 		}
-		var fits [2]*fit
+		fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+		if err != nil {
+			return err
+		}
 		var models [2]*trained // the study's seed at the chosen rate: the one drawn and scored
-		for i, c := range []train.Config{tc, lc} {
-			if fits[i], err = s.fitOf(c, nil); err != nil {
-				return err
-			}
+		for i := range fits {
 			models[i] = fits[i].runs[0]
 			p.Step(fmt.Sprintf("%s %s %.1f%% (lr %g)", name, modelNames[i], 100*medianOf(values(fits[i], seqAcc)), fits[i].tuning.Chosen))
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/qkv-dev/qkv/data"
-	"github.com/qkv-dev/qkv/train"
 )
 
 // lengthTasks are experiment 6's tasks: copy is trained here, reverse and
@@ -25,11 +24,11 @@ func (s *study) length(res *Results, pics map[string][]byte) error {
 		return err
 	}
 	res.Models = append(res.Models, match)
-	var fits [2]*fit
-	for i, c := range []train.Config{tc, lc} {
-		if fits[i], err = s.fitOf(c, nil); err != nil {
-			return err
-		}
+	fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+	if err != nil {
+		return err
+	}
+	for i := range fits {
 		p.Step(fmt.Sprintf("copy %s %.1f%% (lr %g)", modelNames[i], 100*medianOf(values(fits[i], tokenAcc)), fits[i].tuning.Chosen))
 	}
 	s.kept["copy"] = fits

@@ -35,15 +35,12 @@ func (s *study) longRange(res *Results, pics map[string][]byte) error {
 			return err
 		}
 		res.Models = append(res.Models, match)
-		ft, err := s.fitOf(tc, nil)
+		fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
 		if err != nil {
 			return err
 		}
+		ft, fl := fits[0], fits[1]
 		p.Step(fmt.Sprintf("%s transformer %.1f%% (lr %g)", tc.Task, 100*medianOf(values(ft, tokenAcc)), ft.tuning.Chosen))
-		fl, err := s.fitOf(lc, nil)
-		if err != nil {
-			return err
-		}
 		p.Step(fmt.Sprintf("%s lstm %.1f%% (lr %g)", tc.Task, 100*medianOf(values(fl, tokenAcc)), fl.tuning.Chosen))
 		if k == s.sc.ProbeK {
 			// Experiment 2 probes the study's seed at the chosen rates,

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 
@@ -107,11 +108,12 @@ type options struct {
 	out      string
 	quick    bool
 	seed     uint64
+	workers  int
 	twinData string
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: study [-quick] [-out DIR] [-seed N]
+	fmt.Fprint(w, `usage: study [-quick] [-out DIR] [-seed N] [-workers N]
 
 Trains a transformer and an LSTM of matched size on the same tasks, each
 tuned the same way (a learning-rate sweep chosen by validation, then
@@ -133,6 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.out, "out", "study", "report directory: created, or empty, or a previous study report (its files are replaced)")
 	fs.BoolVar(&o.quick, "quick", false, "fewer steps, the same report")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of every model, data set and probe")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "training runs at a time (the numbers do not depend on it; the step timings run alone)")
 	fs.StringVar(&o.twinData, "twin-data", "", "only write the PyTorch cross-check's train.tsv, val.tsv and test.tsv into this new or empty directory (scripts/lstm_twin.py reads them)")
 	if _, err := cli.Parse(fs, args, stderr, usage); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -142,6 +145,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if o.workers < 1 {
+		return usageError{fmt.Errorf("-workers %d: want at least 1", o.workers)}
 	}
 	if o.twinData != "" {
 		if err := checkOut(o.twinData); err != nil {
@@ -167,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f, ok := stderr.(*os.File); ok && os.Getenv("CI") == "" {
 		interactive = term.IsTerminal(int(f.Fd()))
 	}
-	res, err := runStudy(ctx, sc, o.seed, out, progressTo(stderr, interactive))
+	res, err := runStudy(ctx, sc, o.seed, o.workers, out, progressTo(stderr, interactive))
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ var tiny = scale{
 	TimeTs: []int{4, 8}, TimeBatch: 2, TimeWarmup: 0, TimeReps: 1,
 	AttnSteps: 20, AttnExamples: 4,
 	ParitySteps: 20, ParityLens: []int{12, 14}, ParityExample: 8,
-	CopySteps: 20, LRs: []float64{1e-3, 1e-2}, Seeds: 2, TwinSteps: 20,
+	CopySteps: 20, LRs: []float64{1e-3, 1e-2}, ExtendEdges: true, Seeds: 2, TwinSteps: 20,
 }
 
 // sections are REPORT.md's headings, each of which the report must hold.
@@ -44,7 +44,7 @@ func TestStudyReport(t *testing.T) {
 		t.Skip("trains ten small models")
 	}
 	dir := filepath.Join(t.TempDir(), "report")
-	res, err := studyInto(dir)
+	res, err := studyInto(dir, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,14 @@ func TestStudyReport(t *testing.T) {
 		if !bytes.Contains(md, []byte("\n"+s+"\n")) && !bytes.HasPrefix(md, []byte(s+"\n")) {
 			t.Errorf("REPORT.md lacks the section %q", s)
 		}
+	}
+	for _, want := range []string{"extended to ", "Both: Adam (β₁ 0.9, β₂ 0.99, ε 1e-08) with warmup", "3 training runs at a time"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("REPORT.md does not say %q", want)
+		}
+	}
+	if bytes.Contains(md, []byte("AdamW")) {
+		t.Errorf("REPORT.md calls the optimizer AdamW; weight decay is 0")
 	}
 	for _, v := range res.Verdicts {
 		if !bytes.Contains(md, []byte(v.Claim)) {
@@ -100,7 +108,8 @@ func TestStudyReport(t *testing.T) {
 	got := decodeResults(t, b)
 	checkResults(t, got)
 
-	// Reproducible: a second study, same seed, same numbers. It writes
+	// Reproducible: a second study, same seed, same numbers, though the
+	// first trained three runs at a time and this one one. It writes
 	// over an earlier report in which one picture cannot be replaced in
 	// place (a directory where a PNG goes): the new report is built aside
 	// and swapped in whole, so that never mixes old and new files or
@@ -112,7 +121,7 @@ func TestStudyReport(t *testing.T) {
 	os.WriteFile(filepath.Join(dir2, "REPORT.md"), []byte("old"), 0o644)
 	os.WriteFile(filepath.Join(dir2, "old.png"), nil, 0o644)
 	os.WriteFile(filepath.Join(dir2, "results.json"), []byte(`{"study":"`+reportMarker+`"}`), 0o644)
-	if _, err := studyInto(dir2); err != nil {
+	if _, err := studyInto(dir2, 1); err != nil {
 		t.Fatal(err)
 	}
 	if md2, _ := os.ReadFile(filepath.Join(dir2, "REPORT.md")); !bytes.HasPrefix(md2, []byte(sections[0])) {
@@ -127,7 +136,7 @@ func TestStudyReport(t *testing.T) {
 	b2, _ := os.ReadFile(filepath.Join(dir2, "results.json"))
 	again := decodeResults(t, b2)
 	for _, r := range []*Results{got, again} {
-		r.WallSeconds, r.Parallelism.Points, r.Load = 0, nil, [2]float64{}
+		r.WallSeconds, r.Parallelism.Points, r.Load, r.Workers = 0, nil, [2]float64{}, 0
 		r.Verdicts = slices.DeleteFunc(r.Verdicts, func(v Verdict) bool { return v.Claim == claimParallel })
 	}
 	if !reflect.DeepEqual(got, again) {
@@ -140,13 +149,14 @@ func TestStudyReport(t *testing.T) {
 	}
 }
 
-// studyInto runs the study at the test scale, seed 1, into dir.
-func studyInto(dir string) (*Results, error) {
+// studyInto runs the study at the test scale, seed 1, into dir, with
+// that many training runs at a time.
+func studyInto(dir string, workers int) (*Results, error) {
 	out, err := openOut(dir)
 	if err != nil {
 		return nil, err
 	}
-	return runStudy(context.Background(), tiny, 1, out, quiet)
+	return runStudy(context.Background(), tiny, 1, workers, out, quiet)
 }
 
 func decodeResults(t *testing.T, b []byte) *Results {
@@ -216,9 +226,23 @@ func checkResults(t *testing.T, r *Results) {
 	if want := 2*(len(tiny.LagKs)+4) + 2; len(r.Tuning) != want {
 		t.Errorf("%d sweeps, want %d", len(r.Tuning), want)
 	}
-	for _, tu := range r.Tuning {
-		if len(tu.Val) != len(tu.LRs) || !slices.Contains(tu.LRs, tu.Chosen) {
-			t.Errorf("sweep %+v: a score per rate and a chosen rate among them", tu)
+	for i, tu := range r.Tuning {
+		if len(tu.Val) != len(tu.LRs) || !slices.Contains(tu.LRs, tu.Chosen) || !slices.IsSorted(tu.LRs) {
+			t.Errorf("sweep %+v: a score per rate, ascending rates and a chosen rate among them", tu)
+		}
+		edge := len(tu.LRs) > 1 && (tu.Chosen == tu.LRs[0] || tu.Chosen == tu.LRs[len(tu.LRs)-1])
+		if tu.Edge != edge {
+			t.Errorf("sweep %+v: edge %v, want %v", tu, tu.Edge, edge)
+		}
+		// tiny's grid has two rates, so every sweep's best is at an edge
+		// of it: each is extended but the cross-check's, which stays on
+		// PyTorch's grid.
+		crossCheck := i >= len(r.Tuning)-2
+		if next, _ := edgeRate(tu.Grid, bestOf(tu.Grid, tu)); !crossCheck && (tu.Extended != next || len(tu.LRs) != len(tu.Grid)+1 || !slices.Contains(tu.LRs, next)) {
+			t.Errorf("sweep %+v: extended to %v, want %v", tu, tu.Extended, next)
+		}
+		if crossCheck && (tu.Extended != 0 || !slices.Equal(tu.LRs, tu.Grid)) {
+			t.Errorf("cross-check sweep %+v extended", tu)
 		}
 	}
 	for _, p := range r.LongRange.Points {
@@ -346,7 +370,7 @@ func TestRunRefuses(t *testing.T) {
 	fake := t.TempDir()
 	os.WriteFile(filepath.Join(fake, "results.json"), []byte(`{"study":"other"}`), 0o644)
 	for _, args := range [][]string{
-		{"-nope"}, {"-seed", "x"}, {"extra"}, {"-out", ""}, {"-out", full}, {"-out", file}, {"-out", fake},
+		{"-nope"}, {"-seed", "x"}, {"-workers", "0"}, {"extra"}, {"-out", ""}, {"-out", full}, {"-out", file}, {"-out", fake},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), args, &bytes.Buffer{}, &stderr)
@@ -363,5 +387,63 @@ func TestRunRefuses(t *testing.T) {
 	var stderr bytes.Buffer
 	if err := run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &stderr); !strings.Contains(stderr.String(), "-quick") {
 		t.Errorf("-h: %v, usage %q", err, stderr.String())
+	}
+}
+
+// bestOf is the rate of grid that tu scored best (then lowest loss), as
+// fitRates chooses among the grid before any extension.
+func bestOf(grid []float64, tu Tuning) float64 {
+	best := -1
+	for i, lr := range tu.LRs {
+		if !slices.Contains(grid, lr) {
+			continue
+		}
+		if best < 0 || tu.Val[i] > tu.Val[best] || tu.Val[i] == tu.Val[best] && tu.ValLoss[i] < tu.ValLoss[best] {
+			best = i
+		}
+	}
+	return tu.LRs[best]
+}
+
+// TestEdgeRate: a rate chosen at either edge of the grid extends it by one
+// step of the 1–3 grid; one inside it, or a grid of one rate, does not.
+func TestEdgeRate(t *testing.T) {
+	decades := []float64{1e-4, 1e-3, 1e-2}
+	halves := []float64{3e-3, 1e-2, 3e-2}
+	for _, c := range []struct {
+		grid   []float64
+		chosen float64
+		want   float64
+		ok     bool
+	}{
+		{decades, 1e-2, 3e-2, true},
+		{decades, 1e-4, 3e-5, true},
+		{decades, 1e-3, 0, false},
+		{halves, 3e-2, 1e-1, true},
+		{halves, 3e-3, 1e-3, true},
+		{halves, 1e-2, 0, false},
+		{[]float64{5e-3, 2e-2}, 2e-2, 3e-2, true},
+		{[]float64{5e-3, 2e-2}, 5e-3, 3e-3, true},
+		{[]float64{1e-3}, 1e-3, 0, false},
+	} {
+		got, ok := edgeRate(c.grid, c.chosen)
+		if got != c.want || ok != c.ok {
+			t.Errorf("edgeRate(%v, %g) = %v, %v; want %v, %v", c.grid, c.chosen, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestOptimizerName: the report names the optimizer the runs use as
+// cmd/train does: Adam at weight decay 0 (the study's), AdamW only with
+// a decay.
+func TestOptimizerName(t *testing.T) {
+	s := &study{sc: tiny, seed: 1}
+	c := s.transformer("lag", 10)
+	if got, want := optimizerName(c), "Adam (β₁ 0.9, β₂ 0.99, ε 1e-08)"; got != want {
+		t.Errorf("optimizerName = %q, want %q", got, want)
+	}
+	c.WeightDecay = 0.01
+	if got := optimizerName(c); !strings.HasPrefix(got, "AdamW (weight decay 0.01)") {
+		t.Errorf("with weight decay 0.01: %q, want AdamW", got)
 	}
 }

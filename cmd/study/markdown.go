@@ -36,15 +36,24 @@ func markdown(r *Results) string {
 
 	f("# Why attention: the study\n\n")
 	f("A transformer encoder and a bidirectional LSTM, at matched parameter counts, trained with the same loop and data, on the tasks that test the claims made for attention over recurrence. ")
-	f("Scale `%s`, seed %d, %d cores, %.0f s in all. Written by `go run ./cmd/study", r.Scale, r.Seed, r.Cores, r.WallSeconds)
+	f("Scale `%s`, seed %d, %d cores, %d training runs at a time, %.0f s in all. Written by `go run ./cmd/study", r.Scale, r.Seed, r.Cores, r.Workers, r.WallSeconds)
 	if r.Scale == "quick" {
 		f(" -quick")
 	}
 	f("`; every number below is in `results.json`. Accuracies are on held-out data the model never trained on; the same command with the same seed gives the same numbers, timings aside. Machine: %s; load average %.1f at the start, %.1f at the end.\n\n", r.Machine, r.Load[0], r.Load[1])
-	f("Transformer: d_model %d, %d heads, %d post-norm layers, d_ff %d, sinusoidal positions, initialised as the paper's codebases do (embedding N(0, 1/d) scaled by √d, Xavier-uniform projections). LSTM: %d bidirectional layer, hidden size chosen per task so that its parameter count is the closest to the transformer's, initialised as PyTorch initialises nn.Embedding, nn.LSTM and nn.Linear. Both: Adam with warmup and cosine decay, batch as the task's preset, float32.\n\n",
-		tDModel, tHeads, tLayers, tDFF, lstmLayers)
-	f("**Tuning.** Each model on each task is tuned the same way: the learning rate is swept over %v at seed %d, the rate with the best validation token accuracy (then loss) is chosen, and that configuration is trained with %d seeds (%d to %d). Every accuracy below is the median over those seeds, with the range in parentheses. Every sweep and its choice is in the table at the end.\n\n",
-		r.LRs, r.Seed, r.Seeds, r.Seed, r.Seed+uint64(r.Seeds)-1)
+	if r.Scale == quick.Name {
+		f("%s\n\n", quickCuts())
+	}
+	f("Transformer: d_model %d, %d heads, %d post-norm layers, d_ff %d, sinusoidal positions, initialised as the paper's codebases do (embedding N(0, 1/d) scaled by √d, Xavier-uniform projections). LSTM: %d bidirectional layer, hidden size chosen per task so that its parameter count is the closest to the transformer's, initialised as PyTorch initialises nn.Embedding, nn.LSTM and nn.Linear. Both: %s with warmup and cosine decay, gradients clipped at norm %g, batch as the task's preset, float32.\n\n",
+		tDModel, tHeads, tLayers, tDFF, lstmLayers, r.Optimizer, r.Clip)
+	f("**Tuning.** Each model on each task is tuned the same way: the learning rate is swept over %s at seed %d and the rate with the best validation token accuracy (then loss) is chosen; ", rates(r.LRs), r.Seed)
+	if r.ExtendEdges {
+		f("when that rate is the smallest or the largest of the grid, one rate a step beyond that edge is tried too (a step is a factor of about 3, the 1–3 grid: %s), the same rule for both models, and the best of all is chosen. ", edgeExamples(r.LRs))
+	} else {
+		f("this scale does not try rates beyond the grid's edges (the full study does), so a rate chosen at an edge is marked in the table at the end. ")
+	}
+	f("The chosen configuration is trained with %d seeds (%d to %d). Every accuracy below is the median over those seeds, with the range in parentheses. Every sweep, every rate it tried and its choice are in the table at the end.\n\n",
+		r.Seeds, r.Seed, r.Seed+uint64(r.Seeds)-1)
 
 	f("## Verdicts\n\n| claim | verdict |\n|---|---|\n")
 	for _, v := range r.Verdicts {
@@ -144,13 +153,72 @@ func markdown(r *Results) string {
 	f("\n")
 	say(claimTwin)
 
-	f("## Learning-rate sweeps\n\n| task | model | validation score by rate | chosen |\n|---|---|---|---|\n")
+	f("## Learning-rate sweeps\n\nEvery rate tried at seed %d, with its validation score; the cross-check's sweeps stay on PyTorch's grid, as its twins' did.\n\n", r.Seed)
+	f("| task | model | validation score by rate | chosen | edge of the grid |\n|---|---|---|---|---|\n")
 	for _, t := range r.Tuning {
 		var parts []string
 		for i, lr := range t.LRs {
 			parts = append(parts, fmt.Sprintf("%g: %s", lr, pct(t.Val[i])))
 		}
-		f("| %s | %s | %s | %g |\n", t.Task, t.Model, strings.Join(parts, ", "), t.Chosen)
+		f("| %s | %s | %s | %g | %s |\n", t.Task, t.Model, strings.Join(parts, ", "), t.Chosen, edgeNote(t))
+	}
+	f("\n")
+	n, still := 0, 0
+	for _, t := range r.Tuning {
+		if t.Extended != 0 {
+			n++
+			if t.Edge {
+				still++
+			}
+		}
+	}
+	if n > 0 {
+		f("%d of %d sweeps chose a rate at an edge of the grid and were extended; %d of those still chose the rate at the new edge, so a rate further out might do better there.\n", n, len(r.Tuning), still)
 	}
 	return b.String()
+}
+
+// rates lists learning rates as written: {1e-4, 1e-3, 1e-2}.
+func rates(lrs []float64) string {
+	parts := make([]string, len(lrs))
+	for i, lr := range lrs {
+		parts[i] = fmt.Sprintf("%g", lr)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// edgeExamples shows the rule on grid's two edges: "1e-2 → 3e-2 above,
+// 1e-4 → 3e-5 below".
+func edgeExamples(grid []float64) string {
+	if len(grid) < 2 {
+		return "none with one rate"
+	}
+	lo, hi := grid[0], grid[len(grid)-1]
+	up, _ := edgeRate(grid, hi)
+	down, _ := edgeRate(grid, lo)
+	return fmt.Sprintf("%g → %g above, %g → %g below", hi, up, lo, down)
+}
+
+// edgeNote says where a sweep's choice stands against its grid's edges.
+func edgeNote(t Tuning) string {
+	switch {
+	case t.Extended != 0 && t.Edge:
+		return fmt.Sprintf("extended to %g; still at the edge", t.Extended)
+	case t.Extended != 0:
+		return fmt.Sprintf("extended to %g", t.Extended)
+	case t.Edge:
+		return "at the edge, not extended"
+	default:
+		return ""
+	}
+}
+
+// quickCuts says what -quick leaves out of the full study, from the two
+// scales themselves.
+func quickCuts() string {
+	q, f := quick, full
+	return fmt.Sprintf("**This is `-quick`**, a smaller run of the same experiments and report; the full study is `go run ./cmd/study`. -quick cuts: lag distances %v (full: %v) at %d steps (full: %d); reverse and recall %d steps (%d); running parity %d steps (%d), tested at lengths %v (%v); copy %d steps (%d); %d seeds per final configuration (%d); learning rates not extended beyond the grid's edges (the full study extends them); the cross-check trains one seed at the rate PyTorch's sweep chose (the full study sweeps and seeds it as every task); held-out sets of %d validation and %d test examples (%d and %d), %d probed examples (%d), %d scored for alignment (%d) and %d per length (%d); step times at T = %v, median of %d (T = %v, median of %d). The same command with -quick gives the same numbers; they are not the full study's.",
+		q.LagKs, f.LagKs, q.LagSteps, f.LagSteps, q.AttnSteps, f.AttnSteps, q.ParitySteps, f.ParitySteps, q.ParityLens, f.ParityLens,
+		q.CopySteps, f.CopySteps, q.Seeds, f.Seeds, q.Val, q.Test, f.Val, f.Test, q.ProbeExamples, f.ProbeExamples,
+		q.AttnExamples, f.AttnExamples, q.ParityExample, f.ParityExample, q.TimeTs, q.TimeReps, f.TimeTs, f.TimeReps)
 }

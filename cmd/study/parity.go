@@ -25,11 +25,11 @@ func (s *study) parity(res *Results, pics map[string][]byte) error {
 	res.Models = append(res.Models, match)
 	nc := &res.NegativeControl
 	nc.Task, nc.Steps, nc.TrainMinLen, nc.TrainMaxLen = name, tc.Steps, tc.MinLen, tc.Len
-	var fits [2]*fit
-	for i, c := range []train.Config{tc, lc} {
-		if fits[i], err = s.fitOf(c, nil); err != nil {
-			return err
-		}
+	fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+	if err != nil {
+		return err
+	}
+	for i := range fits {
 		p.Step(fmt.Sprintf("%s %s %.1f%% (lr %g)", name, modelNames[i], 100*medianOf(values(fits[i], tokenAcc)), fits[i].tuning.Chosen))
 	}
 	s.kept[name] = fits

@@ -17,7 +17,11 @@ type Results struct {
 	Load        [2]float64 `json:"load_average"` // the 1-minute load average at the start and the end
 	WallSeconds float64    `json:"wall_seconds"` // the whole study, report included
 	Models      []Match    `json:"models"`       // the parameter counts compared, per task
+	Workers     int        `json:"workers"`      // training runs at a time
+	Optimizer   string     `json:"optimizer"`    // what every run trains with, as cmd/train names it
+	Clip        float64    `json:"clip"`         // the global gradient norm every run clips to
 	LRs         []float64  `json:"lrs"`          // the learning rates every sweep tries
+	ExtendEdges bool       `json:"extend_edges"` // a best rate at an edge of lrs is tried one step beyond
 	Seeds       int        `json:"seeds"`        // seeds of every final configuration
 	Tuning      []Tuning   `json:"tuning"`       // every sweep and what it chose
 
@@ -53,12 +57,15 @@ type Accuracy struct {
 // Tuning is one learning-rate sweep: the validation score of each rate at
 // the study's seed and the rate chosen.
 type Tuning struct {
-	Task    string    `json:"task"`
-	Model   string    `json:"model"`
-	LRs     []float64 `json:"lrs"`
-	Val     []float64 `json:"val_score"` // validation token accuracy (on scored targets)
-	ValLoss []float64 `json:"val_loss"`
-	Chosen  float64   `json:"chosen_lr"`
+	Task     string    `json:"task"`
+	Model    string    `json:"model"`
+	Grid     []float64 `json:"grid"`      // the rates swept first
+	Extended float64   `json:"extended"`  // the rate tried beyond the grid's edge, or 0
+	LRs      []float64 `json:"lrs"`       // every rate tried, ascending
+	Val      []float64 `json:"val_score"` // validation token accuracy (on scored targets), by rate
+	ValLoss  []float64 `json:"val_loss"`
+	Chosen   float64   `json:"chosen_lr"`
+	Edge     bool      `json:"edge"` // the chosen rate is the smallest or largest of lrs
 }
 
 // LongRange is experiment 1: held-out token accuracy on lag<k>.

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/qkv-dev/qkv/train"
@@ -32,6 +36,7 @@ type scale struct {
 	ParityExample int   // examples per length
 	CopySteps     int   // copy, experiment 6 (reverse and running parity come from 4 and 5)
 	LRs           []float64
+	ExtendEdges   bool // a sweep whose best rate is at an edge of LRs tries one rate beyond it (edgeRate)
 	Seeds         int  // seeds of every final configuration, the study's seed first
 	TwinSweep     bool // experiment 7 sweeps and seeds as the others do; else the rates PyTorch chose, one seed
 	TwinSteps     int  // twinSteps, as PyTorch's twins trained; fewer only in tests
@@ -45,7 +50,7 @@ var (
 		TimeTs: []int{8, 16, 32, 64, 128}, TimeBatch: 16, TimeWarmup: 2, TimeReps: 7,
 		AttnSteps: 2500, AttnExamples: 100,
 		ParitySteps: 2000, ParityLens: []int{12, 16, 24, 32}, ParityExample: 300,
-		CopySteps: 1000, LRs: []float64{1e-4, 1e-3, 1e-2}, Seeds: 3, TwinSweep: true, TwinSteps: twinSteps,
+		CopySteps: 1000, LRs: []float64{1e-4, 1e-3, 1e-2}, ExtendEdges: true, Seeds: 3, TwinSweep: true, TwinSteps: twinSteps,
 	}
 	quick = scale{
 		Name: "quick", Val: 100, Test: 200,
@@ -72,6 +77,8 @@ type study struct {
 	seed     uint64
 	runs     string // a temporary directory for the training runs
 	progress progressFunc
+	slots    chan struct{} // one per training run that may run at once
+	mu       sync.Mutex    // guards nrun
 	nrun     int
 	probed   [2]*trained // experiment 1's models of lag<ProbeK>: transformer, LSTM
 	tuning   []Tuning    // every sweep, in the order run
@@ -80,7 +87,7 @@ type study struct {
 
 // runStudy runs every experiment at sc, writes the report beside out and
 // swaps it in whole; out is closed whatever happens.
-func runStudy(ctx context.Context, sc scale, seed uint64, out *outDir, progress progressFunc) (*Results, error) {
+func runStudy(ctx context.Context, sc scale, seed uint64, workers int, out *outDir, progress progressFunc) (*Results, error) {
 	defer out.close()
 	start := time.Now()
 	runs, err := os.MkdirTemp("", "qkv-study-runs-")
@@ -88,9 +95,11 @@ func runStudy(ctx context.Context, sc scale, seed uint64, out *outDir, progress 
 		return nil, err
 	}
 	defer os.RemoveAll(runs) // the study's own scratch directory
-	s := &study{ctx: ctx, sc: sc, seed: seed, runs: runs, progress: progress, kept: map[string][2]*fit{}}
-	res := &Results{Study: reportMarker, Scale: sc.Name, Seed: seed, Cores: numCPU(), Machine: machine(), LRs: sc.LRs, Seeds: sc.Seeds}
+	s := &study{ctx: ctx, sc: sc, seed: seed, runs: runs, progress: progress, kept: map[string][2]*fit{},
+		slots: make(chan struct{}, workers)}
+	res := &Results{Study: reportMarker, Scale: sc.Name, Seed: seed, Cores: numCPU(), Machine: machine(), Workers: workers, LRs: sc.LRs, ExtendEdges: sc.ExtendEdges, Seeds: sc.Seeds}
 	res.Load[0] = loadAverage()
+	res.Optimizer, res.Clip = optimizerName(s.transformer(lagName(1), 1)), s.transformer(lagName(1), 1).Clip
 	pics := map[string][]byte{}
 	steps := []struct {
 		name string
@@ -186,15 +195,17 @@ func countParams(c train.Config) (int, error) {
 // space and scores the trained model on the validation set too. The run
 // validates only at its last step, so its best checkpoint, which the
 // test score is of, is the trained model.
-func (s *study) train(c train.Config) (*trained, error) {
+func (s *study) train(ctx context.Context, c train.Config) (*trained, error) {
+	s.mu.Lock()
 	s.nrun++
-	c.Out = filepath.Join(s.runs, fmt.Sprintf("%02d-%s-%s", s.nrun, c.Task, c.Model))
+	c.Out = filepath.Join(s.runs, fmt.Sprintf("%03d-%s-%s", s.nrun, c.Task, c.Model))
+	s.mu.Unlock()
 	tr, err := train.New(c)
 	if err != nil {
 		return nil, err
 	}
 	out := &trained{cfg: tr.Config(), model: tr.Model()}
-	r, err := tr.Run(s.ctx)
+	r, err := tr.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -226,45 +237,197 @@ type fit struct {
 	tuning Tuning
 }
 
-// fitOf sweeps c's learning rate over s.sc.LRs, choosing by score (higher
-// is better; validation token accuracy when nil, then lower validation
-// loss), and trains the chosen rate with s.sc.Seeds seeds.
-func (s *study) fitOf(c train.Config, score func(*trained) float64) (*fit, error) {
-	return s.fitRates(c, s.sc.LRs, s.sc.Seeds, score)
+// sweep is how a fit searches: the rates it tries at the study's seed,
+// whether it tries one rate beyond the grid when the best is at its edge
+// (edgeRate), the seeds it then trains and the validation score it
+// chooses by (higher is better; token accuracy when nil, then lower
+// validation loss).
+type sweep struct {
+	lrs    []float64
+	extend bool
+	seeds  int
+	score  func(*trained) float64
 }
 
-// fitRates is fitOf over the given rates and number of seeds; one rate
-// is no sweep.
-func (s *study) fitRates(c train.Config, lrs []float64, seeds int, score func(*trained) float64) (*fit, error) {
+// sweepOf is the study's own sweep at its scale.
+func (s *study) sweepOf(score func(*trained) float64) sweep {
+	return sweep{lrs: s.sc.LRs, extend: s.sc.ExtendEdges, seeds: s.sc.Seeds, score: score}
+}
+
+// fitPair fits the transformer config tc and the LSTM config lc side by
+// side (their runs share the study's slots) and records both sweeps, the
+// transformer's first.
+func (s *study) fitPair(tc, lc train.Config, sw sweep) ([2]*fit, error) {
+	return s.fitEach([2]train.Config{tc, lc}, [2]sweep{sw, sw})
+}
+
+// fitEach is fitPair with a sweep of each model's own.
+func (s *study) fitEach(cs [2]train.Config, sws [2]sweep) ([2]*fit, error) {
+	var fits [2]*fit
+	err := together(s.ctx, 2, func(ctx context.Context, i int) error {
+		var err error
+		fits[i], err = s.fitRates(ctx, cs[i], sws[i])
+		return err
+	})
+	if err != nil {
+		return fits, err
+	}
+	s.tuning = append(s.tuning, fits[0].tuning, fits[1].tuning)
+	return fits, nil
+}
+
+// fitRates sweeps c's learning rate as sw says and trains the chosen rate
+// with sw.seeds seeds; one rate is no sweep. The runs of each stage (the
+// grid, the rate beyond its edge, the other seeds) train at once, as many
+// as the study's slots allow; which run finishes first changes nothing,
+// each being seeded on its own.
+func (s *study) fitRates(ctx context.Context, c train.Config, sw sweep) (*fit, error) {
+	score := sw.score
 	if score == nil {
 		score = func(t *trained) float64 { return t.val.TokenAccuracy }
 	}
-	f := &fit{tuning: Tuning{Task: taskName(c), Model: c.Model.String(), LRs: lrs}}
-	var best *trained
-	for _, lr := range lrs {
-		c.LR, c.Seed = lr, s.seed
-		t, err := s.train(c)
-		if err != nil {
-			return nil, err
+	better := func(a, b *trained) bool {
+		return score(a) > score(b) || score(a) == score(b) && a.val.Loss < b.val.Loss
+	}
+	f := &fit{tuning: Tuning{Task: taskName(c), Model: c.Model.String(), Grid: sw.lrs}}
+	at := func(lrs []float64, seed func(int) uint64) []train.Config {
+		cs := make([]train.Config, len(lrs))
+		for i, lr := range lrs {
+			cs[i] = c
+			cs[i].LR, cs[i].Seed = lr, seed(i)
 		}
-		f.tuning.Val = append(f.tuning.Val, score(t))
-		f.tuning.ValLoss = append(f.tuning.ValLoss, t.val.Loss)
-		if best == nil || score(t) > score(best) || score(t) == score(best) && t.val.Loss < best.val.Loss {
+		return cs
+	}
+	studySeed := func(int) uint64 { return s.seed }
+	tried, err := s.trainAll(ctx, at(sw.lrs, studySeed))
+	if err != nil {
+		return nil, err
+	}
+	best := tried[0]
+	for _, t := range tried[1:] {
+		if better(t, best) {
 			best = t
 		}
 	}
-	f.tuning.Chosen = best.cfg.LR
-	f.runs = []*trained{best}
-	for i := 1; i < seeds; i++ {
-		c.LR, c.Seed = best.cfg.LR, s.seed+uint64(i)
-		t, err := s.train(c)
+	if next, ok := edgeRate(sw.lrs, best.cfg.LR); ok && sw.extend {
+		t, err := s.trainAll(ctx, at([]float64{next}, studySeed))
 		if err != nil {
 			return nil, err
 		}
-		f.runs = append(f.runs, t)
+		f.tuning.Extended = next
+		if next < best.cfg.LR {
+			tried = append(t, tried...)
+		} else {
+			tried = append(tried, t[0])
+		}
+		if better(t[0], best) {
+			best = t[0]
+		}
 	}
-	s.tuning = append(s.tuning, f.tuning)
+	for _, t := range tried {
+		f.tuning.LRs = append(f.tuning.LRs, t.cfg.LR)
+		f.tuning.Val = append(f.tuning.Val, score(t))
+		f.tuning.ValLoss = append(f.tuning.ValLoss, t.val.Loss)
+	}
+	f.tuning.Chosen = best.cfg.LR
+	f.tuning.Edge = len(tried) > 1 && (best == tried[0] || best == tried[len(tried)-1])
+	rest := make([]float64, sw.seeds-1)
+	for i := range rest {
+		rest[i] = best.cfg.LR
+	}
+	others, err := s.trainAll(ctx, at(rest, func(i int) uint64 { return s.seed + uint64(i) + 1 }))
+	if err != nil {
+		return nil, err
+	}
+	f.runs = append([]*trained{best}, others...)
 	return f, nil
+}
+
+// edgeRate is the rate one step beyond the edge of grid (ascending, at
+// least two rates) that chosen sits on, and whether it sits on one. A
+// step is a factor of about 3, half a decade: the 1–3 grid of the
+// learning-rate literature (…, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2,
+// 1e-1, …), one rule above and below, so 1e-2 extends to 3e-2 and 1e-4 to
+// 3e-5.
+func edgeRate(grid []float64, chosen float64) (float64, bool) {
+	if len(grid) < 2 {
+		return 0, false
+	}
+	up := chosen == grid[len(grid)-1]
+	if !up && chosen != grid[0] {
+		return 0, false
+	}
+	e := math.Floor(math.Log10(chosen) + 1e-9) // chosen = m·10^e, 1 ≤ m < 10
+	m := chosen / math.Pow(10, e)
+	var next float64
+	switch {
+	case up && m < 3-1e-9:
+		next = 3 * math.Pow(10, e)
+	case up:
+		next = math.Pow(10, e+1)
+	case m > 3+1e-9:
+		next = 3 * math.Pow(10, e)
+	case m > 1+1e-9:
+		next = math.Pow(10, e)
+	default:
+		next = 3 * math.Pow(10, e-1)
+	}
+	// Printed with %g as written: 3e-05, not 3.0000000000000004e-05.
+	next, _ = strconv.ParseFloat(strconv.FormatFloat(next, 'g', 1, 64), 64)
+	return next, true
+}
+
+// trainAll trains every config, as many at once as the study has slots,
+// and returns the runs in the configs' order. The first error (in that
+// order) stops the others.
+func (s *study) trainAll(ctx context.Context, cs []train.Config) ([]*trained, error) {
+	out := make([]*trained, len(cs))
+	err := together(ctx, len(cs), func(ctx context.Context, i int) error {
+		select { // a slot: one of the runs that may train at once
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.slots }()
+		var err error
+		out[i], err = s.train(ctx, cs[i])
+		return err
+	})
+	return out, err
+}
+
+// together calls f(ctx, i) for i in [0, n) on goroutines of its own and
+// waits for all. The first failure cancels ctx for the others; the error
+// returned is the one of the lowest i that is not a cancellation it
+// caused, so a failure reads the same whatever the order the runs ended in.
+func together(parent context.Context, n int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = f(ctx, i); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	var first error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case parent.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, train.ErrInterrupted)):
+			if first == nil {
+				first = err // unless a real failure caused it, below
+			}
+		default:
+			return err
+		}
+	}
+	return first
 }
 
 // taskName names c's data: the task, or for the cross-check's files the
@@ -312,4 +475,16 @@ func (t *trained) Close() {
 	if t.init != nil {
 		t.init.Close()
 	}
+}
+
+// optimizerName is c's optimizer as cmd/train prints it, less the
+// learning rate, which the study sweeps: "Adam (β₁ 0.9, β₂ 0.99, ε 1e-08)"
+// when weight decay is 0, as every study run has it, and "AdamW (weight
+// decay …)" only when it is not.
+func optimizerName(c train.Config) string {
+	name, rest, _ := strings.Cut(c.Optimizer(), ", lr ")
+	if _, hyper, ok := strings.Cut(rest, ", "); ok {
+		return name + " (" + hyper + ")"
+	}
+	return name
 }
