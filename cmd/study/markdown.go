@@ -173,7 +173,7 @@ func markdown(r *Results) string {
 		}
 	}
 	if n > 0 {
-		f("%d of %d sweeps chose a rate at an edge of the grid and were extended; %d of those still chose the rate at the new edge, so a rate further out might do better there.\n", n, len(r.Tuning), still)
+		f("%d sweeps chose a rate at an edge of their grid and were extended; %d of those chose the new rate, still at the edge of what they tried, so a rate further out might do better there.\n", n, still)
 	}
 	return b.String()
 }
