@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -68,6 +69,16 @@ type Splits struct {
 	cfg         SplitConfig
 	held        map[string]struct{} // keys of Val and Test inputs
 	fingerprint uint64              // ties Source states to these splits
+	ctx         context.Context     // while NewSplitsContext draws
+}
+
+// stopped returns the context's cause, wrapped, once it is done, looking
+// every checkEvery draws.
+func (s *Splits) stopped(set string, draws int) error {
+	if draws%checkEvery != 0 || s.ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("data: %s: drawing %s examples stopped: %w", s.task.Name(), set, context.Cause(s.ctx))
 }
 
 // NewSplits draws the held-out sets for task. It fails with ErrSpaceTooSmall
@@ -75,10 +86,23 @@ type Splits struct {
 // requested lengths within a bounded number of draws, or when the held-out
 // sets would take more than 90% of training draws.
 func NewSplits(task Task, cfg SplitConfig) (*Splits, error) {
+	return NewSplitsContext(context.Background(), task, cfg)
+}
+
+// checkEvery is how many draws pass between two looks at the context: a
+// draw is at most microseconds, so a cancelled context stops the drawing
+// of a million held-out examples within milliseconds.
+const checkEvery = 256
+
+// NewSplitsContext is NewSplits stopped by ctx: drawing a large held-out
+// set looks at ctx every few hundred draws and returns its error (or
+// cause), wrapped, once it is done.
+func NewSplitsContext(ctx context.Context, task Task, cfg SplitConfig) (*Splits, error) {
 	if err := cfg.Validate(task); err != nil {
 		return nil, err
 	}
-	s := &Splits{task: task, cfg: cfg, held: make(map[string]struct{}, cfg.Val+cfg.Test)}
+	s := &Splits{task: task, cfg: cfg, held: make(map[string]struct{}, cfg.Val+cfg.Test), ctx: ctx}
+	defer func() { s.ctx = nil }()
 	var err error
 	if s.Val, err = s.draw("val", cfg.Val, cfg.MinLen, cfg.MaxLen, streamVal); err != nil {
 		return nil, err
@@ -111,6 +135,9 @@ func (s *Splits) draw(set string, want, lo, hi int, stream uint64) ([]Example, e
 	var key []byte
 	limit := 50*want + 10000
 	for tries := 0; len(exs) < want; tries++ {
+		if err := s.stopped(set, tries); err != nil {
+			return nil, err
+		}
 		if tries == limit {
 			return nil, fmt.Errorf("data: %s at lengths [%d,%d]: found %d of %d distinct %s sequences in %d draws: %w",
 				s.task.Name(), lo, hi, len(exs), want, set, tries, ErrSpaceTooSmall)
@@ -136,7 +163,10 @@ func (s *Splits) probe() error {
 	var ex Example
 	var key []byte
 	hits := 0
-	for range probeDraws {
+	for i := range probeDraws {
+		if err := s.stopped("probe", i); err != nil {
+			return err
+		}
 		generateInto(s.task, rng, s.cfg.MinLen+rng.IntN(s.cfg.MaxLen-s.cfg.MinLen+1), &ex)
 		key = appendKey(key[:0], ex.Input)
 		if _, ok := s.held[string(key)]; ok {

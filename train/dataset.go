@@ -2,11 +2,11 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/qkv-dev/qkv/data"
@@ -55,11 +55,18 @@ type FileStamp struct {
 // test unless Val or Test name files for them, so the test set is never the
 // set that chose the best checkpoint.
 func NewDataset(c Config) (*Dataset, error) {
+	return newDataset(context.Background(), c)
+}
+
+// newDataset is NewDataset stopped by ctx: reading a file (a FIFO without
+// a writer, a large file) and generating held-out sets return ctx's cause,
+// wrapped, soon after it is done.
+func newDataset(ctx context.Context, c Config) (*Dataset, error) {
 	if c.Examples != "" {
 		return nil, errors.New("train: a run of examples in memory has no data to read again: resume it with Fit and the same examples")
 	}
 	if c.Data != "" {
-		return fileDataset(c)
+		return fileDataset(ctx, c)
 	}
 	task, err := data.NewTask(c.Task, c.Symbols)
 	if err != nil {
@@ -68,7 +75,7 @@ func NewDataset(c Config) (*Dataset, error) {
 	if err := checkHeldOutMemory(c.ValExamples, c.TestExamples, c.Len); err != nil {
 		return nil, err
 	}
-	sp, err := data.NewSplits(task, data.SplitConfig{
+	sp, err := data.NewSplitsContext(ctx, task, data.SplitConfig{
 		Seed: c.Seed, MinLen: c.MinLen, MaxLen: c.Len, Val: c.ValExamples, Test: c.TestExamples,
 	})
 	if err != nil {
@@ -82,21 +89,21 @@ func NewDataset(c Config) (*Dataset, error) {
 	return ds, nil
 }
 
-func fileDataset(c Config) (*Dataset, error) {
+func fileDataset(ctx context.Context, c Config) (*Dataset, error) {
 	ds := &Dataset{}
-	fd, err := ds.read("data", c.Data, nil)
+	fd, err := ds.read(ctx, "data", c.Data, nil)
 	if err != nil {
 		return nil, err
 	}
 	ds.Kind, ds.In, ds.Out = fd.Kind, fd.In, fd.Out
 	var vf, tf *data.FileData
 	if c.Val != "" {
-		if vf, err = ds.read("val", c.Val, fd); err != nil {
+		if vf, err = ds.read(ctx, "val", c.Val, fd); err != nil {
 			return nil, err
 		}
 	}
 	if c.Test != "" {
-		if tf, err = ds.read("test", c.Test, fd); err != nil {
+		if tf, err = ds.read(ctx, "test", c.Test, fd); err != nil {
 			return nil, err
 		}
 	}
@@ -164,8 +171,8 @@ func fileDataset(c Config) (*Dataset, error) {
 
 // read reads one data file, fingerprints it and parses it: as the training
 // file when against is nil, else against its vocabularies.
-func (ds *Dataset) read(role, path string, against *data.FileData) (*data.FileData, error) {
-	b, err := os.ReadFile(path)
+func (ds *Dataset) read(ctx context.Context, role, path string, against *data.FileData) (*data.FileData, error) {
+	b, err := readFileContext(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", role, err)
 	}

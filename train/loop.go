@@ -16,7 +16,9 @@ import (
 )
 
 // ErrInterrupted is returned by Run when its context is cancelled: the run
-// stopped at a step boundary and saved a checkpoint.
+// stopped at a step boundary and saved a checkpoint, or, cancelled while it
+// was still setting up, stopped before its first step and saved nothing
+// (its Result is zero).
 var ErrInterrupted = errors.New("training interrupted")
 
 // ErrNonFinite is returned by Run when the loss, the gradient norm or the
@@ -35,16 +37,19 @@ type Result struct {
 
 // Run trains until cfg.Steps, evaluating, logging and checkpointing on
 // schedule, then evaluates the held-out test set. If ctx is cancelled it
-// stops at the next step boundary, saves and returns ErrInterrupted.
+// stops at the next step boundary, saves and returns ErrInterrupted. If
+// ctx is done while the run is still setting up (building its graphs), Run
+// returns a zero Result and an error wrapping both ErrInterrupted and
+// ctx's cause, having saved nothing.
 //
 // However the run ends once set up — finished, interrupted, stopped by a
 // non-finite loss or by any other error — Run draws its metrics into
 // CurvesFile in the run directory (drawCurves).
 func (t *Trainer) Run(ctx context.Context) (res Result, err error) {
-	if err := t.setup(); err != nil {
+	defer t.close()
+	if err := t.setup(ctx); err != nil {
 		return res, err
 	}
-	defer t.close()
 	defer func() { t.drawCurves(err) }() // before close releases the run directory
 	// Validation and the final test stop between batches at a signal.
 	t.stop = func() error {
@@ -262,7 +267,22 @@ func bucketLen(n, maxLen int) int {
 
 // setup builds what a run needs and opens the run directory, if it has
 // one (a Fit in memory has none).
-func (t *Trainer) setup() error {
+//
+// A ctx done before setup writes anything ends it with an error wrapping
+// ctx's cause, and the run directory is left as New left it (Close
+// removes that); setup looks at ctx between the graphs it builds. Once it
+// writes, a run that ctx stops saves its first checkpoint, at its current
+// step.
+func (t *Trainer) setup(ctx context.Context) error {
+	stopped := func() error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("train: %w while setting up, before the first step; nothing was saved: %w", ErrInterrupted, context.Cause(ctx))
+		}
+		return nil
+	}
+	if err := stopped(); err != nil {
+		return err
+	}
 	t.dropRNG = rand.New(t.dropPCG)
 	var err error
 	if t.sched, err = t.cfg.schedule(); err != nil {
@@ -289,6 +309,9 @@ func (t *Trainer) setup() error {
 			return err
 		}
 		progs = append(progs, lg.graph.Prog)
+		if err := stopped(); err != nil {
+			return err
+		}
 	}
 	if b, n, err := t.eval.shape(t.ds.Val); err == nil {
 		if g, err := t.eval.graph(b, n, false); err == nil {
@@ -297,6 +320,9 @@ func (t *Trainer) setup() error {
 	}
 	t.buf.Reserve(progs...)
 	t.scratch = make([]float64, t.cfg.Batch*t.ds.MaxLen)
+	if err := stopped(); err != nil {
+		return err
+	}
 	if t.dir == "" {
 		return nil
 	}
@@ -337,7 +363,9 @@ func (t *Trainer) close() {
 	for _, lg := range t.graphs {
 		lg.graph.Close()
 	}
-	t.eval.Close()
+	if t.eval != nil {
+		t.eval.Close()
+	}
 	t.probes.close()
 	t.lock.release()
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -21,6 +22,13 @@ import (
 // under another name, or not given at all, when the run's relative path
 // means nothing from here (the run records where it read each file).
 func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
+	return ResumeContext(context.Background(), ck, cfg)
+}
+
+// ResumeContext is Resume stopped by ctx, as NewContext is: reading the
+// data and generating held-out sets stop soon after ctx is done, returning
+// an error that wraps its cause.
+func ResumeContext(ctx context.Context, ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 	cfg = cfg.inherit(ck.Config)
 	if err := CheckResume(ck.Config, cfg); err != nil {
 		return nil, err
@@ -64,7 +72,7 @@ func Resume(ck *Checkpoint, cfg Config) (t *Trainer, err error) {
 		}
 		read.Data, read.Val, read.Test = rec.pathsFor(cfg)
 	}
-	if t, err = newTrainer(read); err != nil {
+	if t, err = newTrainer(ctx, read); err != nil {
 		return nil, err
 	}
 	// The run's config keeps its own spelling of its files.

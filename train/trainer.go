@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,9 @@ import (
 // Trainer owns one training run: data, model, graphs, optimizer, random
 // generators and the run directory.
 type Trainer struct {
-	stop     func() error // checked by the evaluators between batches (Run's ctx)
-	evalHook func()       // tests: called before each evaluation batch
+	ctx      context.Context // NewContext's or ResumeContext's: InitFrom reads under it
+	stop     func() error    // checked by the evaluators between batches (Run's ctx)
+	evalHook func()          // tests: called before each evaluation batch
 	cfg      Config
 	ds       *Dataset
 	vocab    Vocab
@@ -50,11 +52,19 @@ type Trainer struct {
 // ErrHoldsRun (resume it, or choose another Out); one that holds anything
 // else is ErrNotRunDir, so that a run never writes over a user's files.
 func New(cfg Config) (*Trainer, error) {
+	return NewContext(context.Background(), cfg)
+}
+
+// NewContext is New stopped by ctx: reading the data (a FIFO that no one
+// writes, a large file) and generating held-out sets stop soon after ctx
+// is done, returning an error that wraps its cause, and nothing is left in
+// the run directory. InitFrom reads its file under the same ctx.
+func NewContext(ctx context.Context, cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	// Nothing is written before the data and the model are known good.
-	t, err := newTrainer(cfg)
+	t, err := newTrainer(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +96,11 @@ func New(cfg Config) (*Trainer, error) {
 
 // newTrainer builds a run of cfg from scratch: data, initialised model,
 // optimizer and generators.
-func newTrainer(cfg Config) (*Trainer, error) {
+func newTrainer(ctx context.Context, cfg Config) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	ds, err := NewDataset(cfg)
+	ds, err := newDataset(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +113,7 @@ func newTrainer(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Trainer{cfg: cfg, ds: ds, model: model, dir: cfg.RunDir(), fs: osFiles{}}
+	t := &Trainer{ctx: ctx, cfg: cfg, ds: ds, model: model, dir: cfg.RunDir(), fs: osFiles{}}
 	t.vocab = Vocab{Kind: ds.Kind, In: ds.In.Tokens(), Out: ds.Out.Tokens()}
 	t.dropPCG = rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamDropout))
 	if t.opt, err = optim.NewAdam(cfg.adam()); err != nil {
@@ -132,8 +142,15 @@ func (t *Trainer) Step() int { return t.st.Step }
 // same shapes over other tokens would load silently and start the run from
 // weights that mean something else.
 func (t *Trainer) InitFrom(path string) error {
-	b, err := os.ReadFile(path)
+	ctx := t.ctx
+	if ctx == nil { // a Trainer of Fit's
+		ctx = context.Background()
+	}
+	b, err := readFileContext(ctx, path)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: reading stopped: %w", path, err)
+		}
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
 	vb, err := os.ReadFile(filepath.Join(filepath.Dir(path), fileVocab))

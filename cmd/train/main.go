@@ -20,9 +20,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/term"
 
@@ -38,14 +36,6 @@ const (
 	exitInterrupted = 130 // 128 + SIGINT
 	exitTerminated  = 143 // 128 + SIGTERM
 )
-
-// setupGrace is how long a signal lets setup run on before the process
-// stops without training: within a second, as the README promises.
-const setupGrace = 800 * time.Millisecond
-
-// trainingKey marks, in run's context, the flag run sets once training
-// begins (main's signal handler stops a run still setting up at once).
-type trainingKey struct{}
 
 // stopSignals stop a run at the next step, after saving: Ctrl-C, kill, and
 // a closed terminal.
@@ -63,8 +53,6 @@ func main() {
 		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := context.WithCancelCause(context.Background())
-	training := new(atomic.Bool)
-	ctx = context.WithValue(ctx, trainingKey{}, training)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, stopSignals...)
 	go func() {
@@ -74,16 +62,9 @@ func main() {
 		// land while it is still caught, and be lost.
 		signal.Reset(stopSignals...)
 		fmt.Fprintf(os.Stderr, "\n%v: stopping at the next step and saving (again to quit at once)\n", sig)
+		// Setting up (reading the data, generating held-out sets, building
+		// the graphs) watches ctx too, and stops within a second.
 		stop(signalError{sig})
-		// Setting up (opening a FIFO that has no writer, reading a large
-		// file, generating held-out sets) does not watch ctx: if training
-		// has not begun within a second, there is no step to save, and the
-		// process stops here with the signal's status.
-		time.Sleep(setupGrace)
-		if !training.Load() {
-			fmt.Fprintf(os.Stderr, "%v: stopped before training began; nothing was trained\n", sig)
-			os.Exit(exitCode(signalError{sig}))
-		}
 	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	code := exitCode(err)
@@ -223,7 +204,16 @@ type options struct {
 	initFrom string
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		// Stopped while setting up: no step to save, and the run directory
+		// a fresh run made is gone again (train.Trainer.Close).
+		cause := context.Cause(ctx)
+		if err != nil && cause != nil && err != cause && errors.Is(err, cause) {
+			fmt.Fprintf(stderr, "%v: stopped before training began; nothing was trained\n", cause)
+			err = cause
+		}
+	}()
 	cfg, opts, g, err := parse(args, stderr)
 	if err != nil {
 		return err
@@ -238,7 +228,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := overlay(&next, cfg, g, opts); err != nil {
 			return err
 		}
-		if tr, err = train.Resume(ck, next); err != nil {
+		if tr, err = train.ResumeContext(ctx, ck, next); err != nil {
 			return usageError{err}
 		}
 		defer tr.Close()
@@ -256,7 +246,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := inert(cfg, g, opts); err != nil {
 			return usageError{err}
 		}
-		if tr, err = newRun(cfg, cfg.RunDir()); err != nil {
+		if tr, err = newRun(ctx, cfg, cfg.RunDir()); err != nil {
 			return usageError{err}
 		}
 		defer tr.Close()
@@ -278,11 +268,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		interactive = term.IsTerminal(int(f.Fd()))
 	}
 	tr.SetProgress(train.NewProgress(stderr, interactive))
-	if f, ok := ctx.Value(trainingKey{}).(*atomic.Bool); ok {
-		f.Store(true)
-	}
 	res, err := tr.Run(ctx)
-	if errors.Is(err, train.ErrInterrupted) {
+	if errors.Is(err, train.ErrInterrupted) && res.Dir != "" {
 		fmt.Fprintf(stderr, "stopped at step %d; saved in %s\nresume with: %s -resume %s\n", res.Steps, res.Dir, cli.Command("train", "train"), cli.Quote(res.Dir))
 		return context.Cause(ctx)
 	}
@@ -490,9 +477,9 @@ func describe(name, value string, c *train.Config) string {
 // dir-3, … when that holds a run (even a failed one), holds anything else,
 // or another process is training there, so a second run never touches
 // the first's files; an -out that is taken is an error.
-func newRun(cfg train.Config, dir string) (*train.Trainer, error) {
+func newRun(ctx context.Context, cfg train.Config, dir string) (*train.Trainer, error) {
 	if cfg.Out != "" {
-		tr, err := train.New(cfg)
+		tr, err := train.NewContext(ctx, cfg)
 		if errors.Is(err, train.ErrHoldsRun) && train.HasCheckpoint(cfg.Out) {
 			return nil, fmt.Errorf("%s already holds a run: resume it with -resume %s, or choose another -out", cfg.Out, cli.Quote(cfg.Out))
 		}
@@ -503,7 +490,7 @@ func newRun(cfg train.Config, dir string) (*train.Trainer, error) {
 		if n > 1 {
 			cfg.Out = fmt.Sprintf("%s-%d", dir, n)
 		}
-		tr, err := train.New(cfg)
+		tr, err := train.NewContext(ctx, cfg)
 		if errors.Is(err, train.ErrHoldsRun) || errors.Is(err, train.ErrRunInUse) || errors.Is(err, train.ErrNotRunDir) {
 			continue
 		}

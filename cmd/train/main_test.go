@@ -927,7 +927,7 @@ func TestNewRunDir(t *testing.T) {
 		{"other", "other"},
 		{"busy", "busy-2"},
 	} {
-		tr, err := newRun(cfg, filepath.Join(root, tt.dir))
+		tr, err := newRun(context.Background(), cfg, filepath.Join(root, tt.dir))
 		if err != nil {
 			t.Fatalf("newRun(%q): %v", tt.dir, err)
 		}

@@ -1,0 +1,80 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"time"
+)
+
+// readChunk is how much readFileContext reads between two looks at its
+// context: a read this size from a disk takes milliseconds.
+const readChunk = 1 << 20
+
+// readFileContext is os.ReadFile stopped by ctx, for files that may take
+// long: a FIFO that no process writes blocks open(2) until one does, and
+// then each read; a large file takes seconds. Opening waits on its own
+// goroutine, which, if ctx is done first, is left to close what it opens;
+// a pipe's pending read is woken by a deadline; a regular file is read a
+// chunk at a time. A stopped read returns ctx's cause.
+func readFileContext(ctx context.Context, path string) ([]byte, error) {
+	if ctx.Done() == nil { // never cancelled: no goroutine needed
+		return os.ReadFile(path)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		ch <- opened{f, err}
+	}()
+	var f *os.File
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, o.err
+		}
+		f = o.f
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, context.Cause(ctx)
+	}
+	defer f.Close()
+	// A FIFO's read waits in the runtime's poller, which a deadline in the
+	// past wakes; a regular file takes no deadline (and needs none).
+	wake := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
+	defer wake()
+	var b []byte
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		b = make([]byte, 0, fi.Size()+1)
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):min(cap(b), len(b)+readChunk)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, err
+		}
+	}
+}
