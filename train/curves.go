@@ -2,15 +2,16 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 
+	"github.com/qkv-dev/qkv/data"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -97,8 +98,15 @@ func WriteCurves(runDir, pngPath string) error {
 
 // CurvesPNG draws the picture WriteCurves writes and returns it.
 func CurvesPNG(runDir string) ([]byte, error) {
+	return CurvesPNGContext(context.Background(), runDir)
+}
+
+// CurvesPNGContext is CurvesPNG stopped by ctx while it reads the metrics
+// (a FIFO under that name waits for a writer), with an error that wraps
+// ctx's cause.
+func CurvesPNGContext(ctx context.Context, runDir string) ([]byte, error) {
 	metricsPath := filepath.Join(runDir, fileMetrics)
-	raw, err := os.ReadFile(metricsPath)
+	raw, err := data.ReadFileContext(ctx, metricsPath)
 	if err != nil {
 		return nil, fmt.Errorf("train: curves: %w", err)
 	}

@@ -172,7 +172,7 @@ func fileDataset(ctx context.Context, c Config) (*Dataset, error) {
 // read reads one data file, fingerprints it and parses it: as the training
 // file when against is nil, else against its vocabularies.
 func (ds *Dataset) read(ctx context.Context, role, path string, against *data.FileData) (*data.FileData, error) {
-	b, err := readFileContext(ctx, path)
+	b, err := data.ReadFileContext(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", role, err)
 	}

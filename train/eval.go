@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -79,6 +80,21 @@ type Evaluator struct {
 	// signal interrupts stops within a batch, not minutes later. Its error
 	// is returned, wrapped.
 	stop func() error
+	ctx  context.Context // SetContext's, if any
+}
+
+// SetContext makes the evaluator stop once ctx is done: Evaluate, Predict
+// and Logits between batches (before the first too), Attention and
+// Inspect before they begin, each with an error that wraps ctx's cause.
+func (e *Evaluator) SetContext(ctx context.Context) { e.ctx = ctx }
+
+// stopped returns ctx's cause, wrapped with what stopped, once
+// SetContext's ctx is done.
+func (e *Evaluator) stopped(what string) error {
+	if e.ctx == nil || e.ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("train: %s: stopped: %w", what, context.Cause(e.ctx))
 }
 
 // graphKey names a cached graph: its shape, and whether it reads the
@@ -173,6 +189,9 @@ func (e *Evaluator) batches(exs []data.Example, f func(chunk []data.Example, off
 		stop = nil
 	}
 	for lo := 0; lo < len(exs); lo += b {
+		if e.ctx != nil && e.ctx.Err() != nil {
+			return fmt.Errorf("train: evaluate: stopped after %d of %d examples: %w", lo, len(exs), context.Cause(e.ctx))
+		}
 		if stop != nil {
 			if err := stop(); err != nil {
 				return fmt.Errorf("train: evaluate: stopped after %d of %d examples: %w", lo, len(exs), err)
@@ -275,6 +294,9 @@ func (e *Evaluator) Evaluate(exs []data.Example) (Metrics, [][]int, error) {
 // checks each of its inputs. A model without attention (an LSTM) gives an
 // error wrapping ErrNoAttention.
 func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
+	if err := e.stopped("attention"); err != nil {
+		return nil, err
+	}
 	ex, err := e.unscored(input)
 	if err != nil {
 		return nil, fmt.Errorf("train: attention: %w", err)

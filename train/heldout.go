@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -153,6 +154,12 @@ func (ck *Checkpoint) RunDir() string { return filepath.Dir(ck.Dir) }
 // training sequence (a length-generalisation test: unseen by
 // construction). n > 0 keeps the first n examples.
 func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, error) {
+	return ck.HeldOutContext(context.Background(), split, length, n)
+}
+
+// HeldOutContext is HeldOut stopped by ctx: generating a large set stops
+// soon after ctx is done, with an error that wraps its cause.
+func (ck *Checkpoint) HeldOutContext(ctx context.Context, split string, length, n int) ([]data.Example, error) {
 	cfg := ck.Config
 	if split != SplitVal && split != SplitTest {
 		return nil, fmt.Errorf("train: unknown split %q (want val or test)", split)
@@ -176,7 +183,7 @@ func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, erro
 			return nil, fmt.Errorf("train: %d sequences of length %d need about %s, more than the %s this machine has available; ask for fewer or shorter: %w",
 				count, length, formatBytes(need), formatBytes(avail), ErrGraphTooLarge)
 		}
-		sp, err := data.NewSplits(task, data.SplitConfig{Seed: cfg.Seed, MinLen: cfg.MinLen, MaxLen: cfg.Len, Val: 1, Test: count, TestLen: length})
+		sp, err := data.NewSplitsContext(ctx, task, data.SplitConfig{Seed: cfg.Seed, MinLen: cfg.MinLen, MaxLen: cfg.Len, Val: 1, Test: count, TestLen: length})
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
@@ -189,7 +196,7 @@ func (ck *Checkpoint) HeldOut(split string, length, n int) ([]data.Example, erro
 			return nil, err
 		}
 	} else {
-		ds, err := NewDataset(cfg)
+		ds, err := newDataset(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}

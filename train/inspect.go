@@ -28,6 +28,9 @@ func (m *Model) HasAttention() bool {
 // The input is checked as Predict checks each of its inputs. A model
 // without attention (an LSTM) gives an error wrapping ErrNoAttention.
 func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
+	if err := e.stopped("inspect"); err != nil {
+		return nil, err
+	}
 	m := e.model
 	tb, ok := m.Backbone.(inspectable)
 	if !ok {

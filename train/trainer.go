@@ -146,7 +146,7 @@ func (t *Trainer) InitFrom(path string) error {
 	if ctx == nil { // a Trainer of Fit's
 		ctx = context.Background()
 	}
-	b, err := readFileContext(ctx, path)
+	b, err := data.ReadFileContext(ctx, path)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: reading stopped: %w", path, err)

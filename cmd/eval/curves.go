@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +17,7 @@ import (
 // (train.WriteOutput). It reads nothing else of the run, so a run still
 // training, stopped, or whose every checkpoint is damaged redraws all the
 // same.
-func redrawCurves(run, out string, stdout io.Writer) error {
+func redrawCurves(ctx context.Context, run, out string, stdout io.Writer) error {
 	switch fi, err := os.Stat(run); {
 	case err != nil:
 		return fmt.Errorf("-curves %s: %w", run, unwrapPath(err))
@@ -33,9 +34,12 @@ func redrawCurves(run, out string, stdout io.Writer) error {
 		out, flag = filepath.Join(run, train.CurvesFile), "-curves"
 	}
 	if out == "-" {
-		img, err := train.CurvesPNG(run)
+		img, err := train.CurvesPNGContext(ctx, run)
 		if err != nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
 		if _, err := stdout.Write(img); err != nil {
 			return fmt.Errorf("-o -: writing the picture: %w", err)
@@ -45,8 +49,15 @@ func redrawCurves(run, out string, stdout io.Writer) error {
 	if err := checkWritable(flag, out); err != nil {
 		return err
 	}
-	if err := train.WriteCurves(run, out); err != nil {
+	img, err := train.CurvesPNGContext(ctx, run)
+	if err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if err := train.WriteOutput(out, img); err != nil {
+		return fmt.Errorf("train: curves %s: %w", out, unwrapPath(err))
 	}
 	if fi, err := os.Stat(out); err != nil || !fi.Mode().IsRegular() {
 		return nil // written through a device or pipe, perhaps stdout itself

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image/png"
 	"os"
@@ -91,7 +92,7 @@ func TestCurves(t *testing.T) {
 
 	// In process, stdout alone gets the line.
 	var stdout, stderr bytes.Buffer
-	if err := run([]string{"-curves", dir, "-o", other}, strings.NewReader(""), &stdout, &stderr); err != nil || stdout.String() != "wrote "+other+"\n" || stderr.Len() > 0 {
+	if err := run(context.Background(), []string{"-curves", dir, "-o", other}, strings.NewReader(""), &stdout, &stderr); err != nil || stdout.String() != "wrote "+other+"\n" || stderr.Len() > 0 {
 		t.Errorf("run -curves: %v, stdout %q, stderr %q", err, stdout.String(), stderr.String())
 	}
 }

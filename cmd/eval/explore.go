@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -52,7 +53,7 @@ func checkExploreFlags(o options) error {
 
 // writeExplorer writes the explorer page of the checkpoint to o.explore
 // (train.WriteOutput: a file is whole or not there).
-func writeExplorer(o options, stdout, stderr io.Writer) error {
+func writeExplorer(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := checkWritable("-explore", o.explore); err != nil {
 		return err
 	}
@@ -75,17 +76,20 @@ func writeExplorer(o options, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, toks)
 	}
-	al, err := exploreAlignment(ck)
+	al, err := exploreAlignment(ctx, ck)
 	if err != nil {
 		return err
 	}
-	page, err := explore.Build(ck, inputs, al)
+	page, err := explore.BuildContext(ctx, ck, inputs, al)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
 	if err := explore.Write(&b, page); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	// A regular file is replaced atomically; a device, pipe or link is
 	// written through, never replaced.
@@ -102,16 +106,17 @@ func writeExplorer(o options, stdout, stderr io.Writer) error {
 
 // exploreAlignment scores the heads over the test split as qkv-eval does
 // (measureAlignment), or gives nil where there is no score to give.
-func exploreAlignment(ck *train.Checkpoint) (*explore.Alignment, error) {
+func exploreAlignment(ctx context.Context, ck *train.Checkpoint) (*explore.Alignment, error) {
 	if !ck.Model.HasAttention() || ck.Config.Data != "" {
 		return nil, nil
 	}
-	exs, err := ck.HeldOut(train.SplitTest, 0, 0)
+	exs, err := ck.HeldOutContext(ctx, train.SplitTest, 0, 0)
 	if err != nil {
 		return nil, err
 	}
 	ev := train.NewEvaluator(ck.Model)
 	defer ev.Close()
+	ev.SetContext(ctx)
 	al, err := measureAlignment(ev, ck.Config, exs)
 	if err != nil || al == nil {
 		return nil, err

@@ -11,16 +11,21 @@ import (
 	"github.com/qkv-dev/qkv/train"
 )
 
-// writeHeatmaps draws every head's attention weights, layers down and heads
+// drawHeatmaps draws every head's attention weights, layers down and heads
 // across, queries as rows (the first on top) and keys as columns, on one
-// colour scale from 0 to 1, and writes the picture to path as a PNG.
-func writeHeatmaps(path string, att [][][][]float64, toks []string) error {
+// colour scale from 0 to 1, as a PNG for path.
+func drawHeatmaps(path string, att [][][][]float64, toks []string) ([]byte, error) {
 	png, err := heatmap.Attention(att, toks).PNG()
 	if err != nil {
-		return fmt.Errorf("-attention-png %s: drawing: %w", path, err)
+		return nil, fmt.Errorf("-attention-png %s: drawing: %w", path, err)
 	}
-	// A regular file is replaced atomically; a device, pipe or link is
-	// written through, never replaced.
+	return png, nil
+}
+
+// writePicture writes -attention-png's picture to path: a regular file is
+// replaced atomically; a device, pipe or link is written through, never
+// replaced.
+func writePicture(path string, png []byte) error {
 	if err := train.WriteOutput(path, png); err != nil {
 		return fmt.Errorf("-attention-png %s: %w", path, unwrapPath(err))
 	}

@@ -33,12 +33,19 @@
 // checkpoint. Errors are one line on stderr and exit status 2; stdout then
 // holds nothing.
 //
+// Ctrl-C, SIGTERM and SIGHUP stop it within a second — reading a file,
+// generating a held-out set, evaluating, drawing — with status 130, 143
+// or 129; it then writes nothing, neither on stdout nor to a file. A second
+// signal quits at once.
+//
 // Run with -h for every flag. Build it as bin/qkv-eval: a binary named plain
 // eval is shadowed by the shell's builtin.
 package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -47,24 +54,68 @@ import (
 	"maps"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/internal/cli"
 	"github.com/qkv-dev/qkv/train"
 )
 
+// Exit statuses.
+const (
+	exitUsage       = 2   // bad input, or any other error
+	exitHangup      = 129 // 128 + SIGHUP
+	exitInterrupted = 130 // 128 + SIGINT
+	exitTerminated  = 143 // 128 + SIGTERM
+)
+
+// stopSignals stop an evaluation: Ctrl-C, kill, and a closed terminal.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
-	err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	ctx, stop := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals...)
+	go func() {
+		sig := <-sigs
+		// A second signal kills the process: nothing is half written, as
+		// files are replaced whole.
+		signal.Reset(stopSignals...)
+		stop(signalError{sig})
+	}()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var se signalError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
+	case errors.As(err, &se):
+		fmt.Fprintf(os.Stderr, "eval: stopped by %v; nothing was written\n", se.sig)
+		os.Exit(se.code())
 	default:
 		fmt.Fprintln(os.Stderr, errorLine(err))
-		os.Exit(2)
+		os.Exit(exitUsage)
 	}
+}
+
+// signalError is the cause of run's context when a signal stops it.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return e.sig.String() }
+
+// code is the exit status of a process the signal stopped: 128 + its
+// number, as a shell reports one killed by it.
+func (e signalError) code() int {
+	switch e.sig {
+	case syscall.SIGTERM:
+		return exitTerminated
+	case syscall.SIGHUP:
+		return exitHangup
+	}
+	return exitInterrupted
 }
 
 // errorLine formats err as the one line main prints: "eval: " and the
@@ -242,16 +293,28 @@ func checkCurvesFlags(o options) error {
 	return nil
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+// run evaluates as args say. Once ctx is done it stops, within a batch or
+// a few hundred generated examples, and returns ctx's cause, having written
+// nothing: every output is written after everything is computed, and
+// ctx is looked at once more before it is.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		if err == nil {
+			return
+		}
+		if cause := context.Cause(ctx); cause != nil && errors.Is(err, cause) {
+			err = cause
+		}
+	}()
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
 	if o.curves != "" {
-		return redrawCurves(o.curves, o.curvesOut, stdout)
+		return redrawCurves(ctx, o.curves, o.curvesOut, stdout)
 	}
 	if o.explore != "" {
-		return writeExplorer(o, stdout, stderr)
+		return writeExplorer(ctx, o, stdout, stderr)
 	}
 	if o.attentionPNG != "" {
 		if err := checkWritable("-attention-png", o.attentionPNG); err != nil {
@@ -271,19 +334,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	ev := train.NewEvaluator(ck.Model)
 	defer ev.Close()
+	ev.SetContext(ctx)
 	rep := report{Checkpoint: ck.Dir, Step: ck.Step(), Task: ck.Config.Name()}
+	var picture []byte // -attention-png's, written with the results
 
 	switch {
 	case o.input != "":
-		if err := predictOne(ev, in, out, o, &rep, stderr); err != nil {
+		if picture, err = predictOne(ev, in, out, o, &rep, stderr); err != nil {
 			return err
 		}
 	case o.predict != "":
-		if err := predictFile(ev, in, out, o.predict, stdin, &rep, stderr); err != nil {
+		if err := predictFile(ctx, ev, in, out, o.predict, stdin, &rep, stderr); err != nil {
 			return err
 		}
 	default:
-		if err := evaluate(ev, ck, in, out, o, &rep, stderr); err != nil {
+		if err := evaluate(ctx, ev, ck, in, out, o, &rep, stderr); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if picture != nil {
+		if err := writePicture(o.attentionPNG, picture); err != nil {
 			return err
 		}
 	}
@@ -303,12 +376,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 // evaluate computes metrics over a split, a -len test or a -data file, and
 // for a split or -len test the heads' alignment.
-func evaluate(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
+func evaluate(ctx context.Context, ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
 	var exs []data.Example
 	var err error
 	switch {
 	case o.data != "":
-		exs, rep.Unknown, err = data.ReadFileWithVocab(o.data, ck.Vocab.Kind, in, out)
+		b, err := data.ReadFileContext(ctx, o.data)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return fmt.Errorf("data: %w", err)
+		}
+		exs, rep.Unknown, err = data.ParseFileWithVocab(bytes.NewReader(b), o.data, ck.Vocab.Kind, in, out)
 		if err != nil {
 			return err
 		}
@@ -317,7 +397,7 @@ func evaluate(ev *train.Evaluator, ck *train.Checkpoint, in, out *data.Vocab, o 
 		}
 		rep.Split = o.data
 	default:
-		if exs, err = ck.HeldOut(o.split, o.length, o.n); err != nil {
+		if exs, err = ck.HeldOutContext(ctx, o.split, o.length, o.n); err != nil {
 			return err
 		}
 		rep.Split, rep.Length = o.split, o.length
@@ -383,13 +463,15 @@ func checkReserved(toks []string) error {
 	return nil
 }
 
-func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report, stderr io.Writer) error {
+// predictOne predicts for -input, and with -attention-png draws the
+// picture and returns it, for run to write once nothing can stop it.
+func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report, stderr io.Writer) (picture []byte, err error) {
 	toks, err := data.Tokens(o.input) // checked by parse
 	if err != nil {
-		return fmt.Errorf("-input: %w", err)
+		return nil, fmt.Errorf("-input: %w", err)
 	}
 	if err := checkReserved(toks); err != nil {
-		return fmt.Errorf("-input: %w", err)
+		return nil, fmt.Errorf("-input: %w", err)
 	}
 	ids, unknown := in.Encode(toks)
 	rep.Unknown = unknown
@@ -398,38 +480,45 @@ func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report
 	}
 	preds, err := ev.Predict([][]int{ids})
 	if err != nil {
-		return fmt.Errorf("-input: %w", err)
+		return nil, fmt.Errorf("-input: %w", err)
 	}
 	rep.Prediction = &shown{Input: in.Decode(ids), Predicted: out.Decode(preds[0])}
 	if o.attention || o.attentionPNG != "" {
 		att, err := ev.Attention(ids)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if o.attention {
 			rep.Attention = att
 		}
 		if o.attentionPNG != "" {
-			if err := writeHeatmaps(o.attentionPNG, att, rep.Prediction.Input); err != nil {
-				return err
+			if picture, err = drawHeatmaps(o.attentionPNG, att, rep.Prediction.Input); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return picture, nil
 }
 
 // predictFile predicts for every line of a -predict file that is not a
 // comment, in order; a blank line gets an empty prediction.
-func predictFile(ev *train.Evaluator, in, out *data.Vocab, path string, stdin io.Reader, rep *report, stderr io.Writer) error {
-	var lines []data.Line
+func predictFile(ctx context.Context, ev *train.Evaluator, in, out *data.Vocab, path string, stdin io.Reader, rep *report, stderr io.Writer) error {
+	var b []byte
 	var err error
 	name := path
 	if path == "-" {
 		name = "stdin"
-		lines, err = data.ParseInputs(stdin, name)
+		b, err = readAllContext(ctx, stdin)
 	} else {
-		lines, err = data.ReadInputs(path)
+		b, err = data.ReadFileContext(ctx, path)
 	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("data: %w", err)
+	}
+	lines, err := data.ParseInputs(bytes.NewReader(b), name)
 	if err != nil {
 		return err
 	}
@@ -606,5 +695,26 @@ func printAttention(w io.Writer, att [][][][]float64, toks []string) {
 				fmt.Fprintln(w)
 			}
 		}
+	}
+}
+
+// readAllContext reads r to its end, or returns ctx's cause once ctx is
+// done: reading stdin waits on a goroutine of its own, which a terminal or
+// a silent pipe can keep waiting past the process's end.
+func readAllContext(ctx context.Context, r io.Reader) ([]byte, error) {
+	type read struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan read, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		ch <- read{b, err}
+	}()
+	select {
+	case rd := <-ch:
+		return rd.b, rd.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
 	}
 }

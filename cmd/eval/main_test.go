@@ -209,7 +209,7 @@ func TestBadInput(t *testing.T) {
 			}
 
 			var stdout, stderr bytes.Buffer
-			err := run(tt.args, strings.NewReader(""), &stdout, &stderr)
+			err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
 			if want := strings.TrimSuffix(strings.TrimPrefix(tt.want, "eval: "), "\n"); err == nil || errors.Is(err, flag.ErrHelp) || !strings.Contains(err.Error(), want) {
 				t.Errorf("run: error %v, want one containing %q", err, tt.want)
 			}
@@ -383,7 +383,7 @@ func TestInput(t *testing.T) {
 
 	// In process, the report goes to the stderr run is given.
 	var stdout, stderr bytes.Buffer
-	if err := run([]string{"-ckpt", runDir, "-input", "zz"}, strings.NewReader(""), &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"-ckpt", runDir, "-input", "zz"}, strings.NewReader(""), &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stderr.String(), "1 unknown token(s)") {
@@ -648,7 +648,7 @@ func TestWriteError(t *testing.T) {
 		}
 	}
 	// In process: any writer's error.
-	err = run([]string{"-ckpt", runDir}, strings.NewReader(""), failingWriter{}, io.Discard)
+	err = run(context.Background(), []string{"-ckpt", runDir}, strings.NewReader(""), failingWriter{}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "writing the results: disk on fire") {
 		t.Errorf("run with a failing stdout: %v, want the write error", err)
 	}
@@ -663,16 +663,19 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk on 
 func TestHeatmapWriteError(t *testing.T) {
 	att := [][][][]float64{{{{1, 0}, {0.5, 0.5}}}}
 	for _, path := range []string{"/proc/qkv-attention.png", "/sys/qkv-attention.png"} {
-		err := writeHeatmaps(path, att, []string{"a", "b"})
-		if err == nil {
-			t.Errorf("writeHeatmaps(%s) succeeded", path)
+		png, err := drawHeatmaps(path, att, []string{"a", "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err = writePicture(path, png); err == nil {
+			t.Errorf("writePicture(%s) succeeded", path)
 			os.Remove(path)
 			continue
 		}
 		msg := err.Error()
 		prefix := "-attention-png " + path + ": "
 		if !strings.HasPrefix(msg, prefix) || strings.Count(msg, "/") != strings.Count(path, "/") {
-			t.Errorf("writeHeatmaps(%s): %q, want %q and the reason, no other path", path, msg, prefix)
+			t.Errorf("writePicture(%s): %q, want %q and the reason, no other path", path, msg, prefix)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -20,6 +21,13 @@ const Shown = 6
 // and for the probe examples of the run's history if it has one. al is the
 // heads' alignment as the caller measured it, or nil.
 func Build(ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error) {
+	return BuildContext(context.Background(), ck, inputs, al)
+}
+
+// BuildContext is Build stopped by ctx: generating the held-out set, the
+// predictions and each example's weights stop soon after ctx is done,
+// with an error that wraps its cause.
+func BuildContext(ctx context.Context, ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error) {
 	in, out, err := ck.Vocabs()
 	if err != nil {
 		return nil, err
@@ -37,6 +45,7 @@ func Build(ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error
 	}
 	ev := train.NewEvaluator(ck.Model)
 	defer ev.Close()
+	ev.SetContext(ctx)
 	w := weigher{ev: ev, page: p}
 	if p.Kind == train.ProbeSaliency {
 		if w.sal, err = train.NewGradientProbe(ck.Model); err != nil {
@@ -54,7 +63,7 @@ func Build(ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error
 			labels = append(labels, fmt.Sprintf("input %d", i+1))
 		}
 	} else {
-		all, err := ck.HeldOut(train.SplitTest, 0, 0)
+		all, err := ck.HeldOutContext(ctx, train.SplitTest, 0, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -86,6 +95,9 @@ func Build(ck *train.Checkpoint, inputs [][]string, al *Alignment) (*Page, error
 		return nil, fmt.Errorf("explore: %w", err)
 	}
 	for i, ex := range exs {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("explore: stopped: %w", context.Cause(ctx))
+		}
 		e := Example{Label: labels[i], Tokens: in.Decode(ex.Input), Predicted: out.Decode(preds[i]), Probe: -1}
 		if i >= len(exs)-len(probes) {
 			e.Probe = i - (len(exs) - len(probes))

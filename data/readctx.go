@@ -1,4 +1,4 @@
-package train
+package data
 
 import (
 	"context"
@@ -8,17 +8,17 @@ import (
 	"time"
 )
 
-// readChunk is how much readFileContext reads between two looks at its
+// readChunk is how much ReadFileContext reads between two looks at its
 // context: a read this size from a disk takes milliseconds.
 const readChunk = 1 << 20
 
-// readFileContext is os.ReadFile stopped by ctx, for files that may take
+// ReadFileContext is os.ReadFile stopped by ctx, for files that may take
 // long: a FIFO that no process writes blocks open(2) until one does, and
 // then each read; a large file takes seconds. Opening waits on its own
 // goroutine, which, if ctx is done first, is left to close what it opens;
 // a pipe's pending read is woken by a deadline; a regular file is read a
 // chunk at a time. A stopped read returns ctx's cause.
-func readFileContext(ctx context.Context, path string) ([]byte, error) {
+func ReadFileContext(ctx context.Context, path string) ([]byte, error) {
 	if ctx.Done() == nil { // never cancelled: no goroutine needed
 		return os.ReadFile(path)
 	}

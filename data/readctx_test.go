@@ -1,4 +1,4 @@
-package train
+package data
 
 import (
 	"bytes"
@@ -27,8 +27,8 @@ func TestReadFileContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if b, err := readFileContext(ctx, file); err != nil || !bytes.Equal(b, big) {
-		t.Fatalf("readFileContext(%d bytes) = %d bytes, %v", len(big), len(b), err)
+	if b, err := ReadFileContext(ctx, file); err != nil || !bytes.Equal(b, big) {
+		t.Fatalf("ReadFileContext(%d bytes) = %d bytes, %v", len(big), len(b), err)
 	}
 
 	fifo := filepath.Join(dir, "fifo")
@@ -39,7 +39,7 @@ func TestReadFileContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			_, err := readFileContext(ctx, fifo)
+			_, err := ReadFileContext(ctx, fifo)
 			done <- err
 		}()
 		if writer {
@@ -69,12 +69,12 @@ func TestReadFileContext(t *testing.T) {
 	}
 }
 
-// readerWaits reports whether a goroutine waits in readFileContext for a
+// readerWaits reports whether a goroutine waits in ReadFileContext for a
 // pipe to have something to read.
 func readerWaits() bool {
 	buf := make([]byte, 1<<20)
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if strings.Contains(g, "[IO wait") && strings.Contains(g, "readFileContext") {
+		if strings.Contains(g, "[IO wait") && strings.Contains(g, "ReadFileContext") {
 			return true
 		}
 	}
