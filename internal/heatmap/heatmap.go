@@ -23,6 +23,21 @@ type Picture struct {
 	Tokens []string                  // the sequence: the ticks on both axes
 	Title  func(row, col int) string // nil: "layer row, head col"
 	X, Y   string                    // axis labels; empty: "key" and "query"
+
+	maxPixels float64 // the bound; 0: MaxPixels (tests lower it)
+}
+
+// tileSide is the side of one matrix's tile for a sequence of n tokens in
+// a grid of tiles: its natural size, or, where tiles of that size would
+// hold more than limit pixels together, a size shrunk alike for every tile
+// to fit. Bounded in pixels: a 500-token input drew 34167×17083 pixels
+// (4.8 GB).
+func tileSide(n, tiles int, limit float64) vg.Length {
+	side := vg.Length(40+18*n) * vg.Millimeter / 4
+	if px := float64(side.Dots(vgimg.DefaultDPI)); px*px*float64(tiles) > limit {
+		side = vg.Length(float64(side) * math.Sqrt(limit/(px*px*float64(tiles))))
+	}
+	return side
 }
 
 // weights is one matrix as a plotter.GridXYZ: column c is key c, row r
@@ -84,12 +99,11 @@ func (p Picture) PNG() ([]byte, error) {
 			plots[r][c] = pl
 		}
 	}
-	side := vg.Length(40+18*len(p.Tokens)) * vg.Millimeter / 4
-	// Bounded in pixels: a 500-token input drew 34167×17083 pixels (4.8 GB);
-	// past MaxPixels every tile shrinks alike.
-	if px := float64(side.Dots(vgimg.DefaultDPI)); px*px*float64(rows*cols) > MaxPixels {
-		side = vg.Length(float64(side) * math.Sqrt(MaxPixels/(px*px*float64(rows*cols))))
+	limit := p.maxPixels
+	if limit == 0 {
+		limit = MaxPixels
 	}
+	side := tileSide(len(p.Tokens), rows*cols, limit)
 	img := vgimg.New(side*vg.Length(cols), side*vg.Length(rows))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter, PadY: vg.Millimeter}
