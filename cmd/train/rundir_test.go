@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,12 +125,19 @@ func TestPrintedCommands(t *testing.T) {
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
-	waitFor(t, p, "the run to start", func() bool { return strings.Contains(p.stderr.String(), "run directory: ") })
+	// A signal before the first step stops the run with nothing saved and
+	// nothing to resume: wait for training to log.
+	waitFor(t, p, "the run to log a step", func() bool { return strings.Contains(p.stderr.String(), "\nstep ") })
 	p.signal(t, syscall.SIGINT)
 	p.wait(t, 30*time.Second)
 	resume := printed(t, p.stderr.String(), "resume with: ")
 	t.Logf("resume with: %s", resume)
-	r := sh(t, work, resume+" -steps 4 -eval-every 4 -save-every 4")
+	var stopped int
+	if _, err := fmt.Sscanf(p.stderr.String()[strings.LastIndex(p.stderr.String(), "stopped at step "):], "stopped at step %d", &stopped); err != nil {
+		t.Fatalf("no step in the stop message: %v", err)
+	}
+	n := strconv.Itoa(stopped + 2)
+	r := sh(t, work, resume+" -steps "+n+" -eval-every "+n+" -save-every "+n)
 	if r.code != 0 || !strings.Contains(r.stderr, "resuming ") {
 		t.Fatalf("the printed resume command, run by sh: exit %d; stderr:\n%s", r.code, lastLines(r.stderr, 5))
 	}
