@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/qkv-dev/qkv/internal/flock"
 )
 
 // A training process holds an exclusive lock on its run directory itself
@@ -46,9 +48,9 @@ func lockRun(dir string) (*runLock, error) {
 		f.Close()
 		return nil, fmt.Errorf("train: run directory %s: not a directory", dir)
 	}
-	if err := tryLock(f); err != nil {
+	if err := flock.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, errWouldBlock) {
+		if errors.Is(err, flock.ErrWouldBlock) {
 			return nil, fmt.Errorf("train: %s is %w", dir, ErrRunInUse)
 		}
 		return nil, fmt.Errorf("train: lock %s: %w", dir, err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -57,14 +56,7 @@ func writeExplorer(ctx context.Context, o options, stdout, stderr io.Writer) err
 	if err := checkWritable("-explore", o.explore); err != nil {
 		return err
 	}
-	ck, err := train.OpenRun(o.ckpt, o.which, func(msg string) { fmt.Fprintln(stderr, "eval: "+msg) })
-	if err != nil {
-		return err
-	}
-	if o.set["which"] && filepath.Clean(ck.Dir) == filepath.Clean(o.ckpt) {
-		return fmt.Errorf("-which chooses among the checkpoints of a run directory; %s is a single checkpoint", o.ckpt)
-	}
-	in, _, err := ck.Vocabs()
+	ck, in, _, err := openCheckpoint(o, stderr)
 	if err != nil {
 		return err
 	}

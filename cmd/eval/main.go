@@ -321,14 +321,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	ck, err := train.OpenRun(o.ckpt, o.which, func(msg string) { fmt.Fprintln(stderr, "eval: "+msg) })
-	if err != nil {
-		return err
-	}
-	if o.set["which"] && filepath.Clean(ck.Dir) == filepath.Clean(o.ckpt) {
-		return fmt.Errorf("-which chooses among the checkpoints of a run directory; %s is a single checkpoint", o.ckpt)
-	}
-	in, out, err := ck.Vocabs()
+	ck, in, out, err := openCheckpoint(o, stderr)
 	if err != nil {
 		return err
 	}
@@ -372,6 +365,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fmt.Errorf("writing the results: %w", err)
 	}
 	return nil
+}
+
+// openCheckpoint loads -ckpt's checkpoint as -which chooses (damage
+// skipped is reported on stderr) and its vocabularies.
+func openCheckpoint(o options, stderr io.Writer) (ck *train.Checkpoint, in, out *data.Vocab, err error) {
+	ck, err = train.OpenRun(o.ckpt, o.which, func(msg string) { fmt.Fprintln(stderr, "eval: "+msg) })
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if o.set["which"] && filepath.Clean(ck.Dir) == filepath.Clean(o.ckpt) {
+		return nil, nil, nil, fmt.Errorf("-which chooses among the checkpoints of a run directory; %s is a single checkpoint", o.ckpt)
+	}
+	if in, out, err = ck.Vocabs(); err != nil {
+		return nil, nil, nil, err
+	}
+	return ck, in, out, nil
 }
 
 // evaluate computes metrics over a split, a -len test or a -data file, and

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/qkv-dev/qkv/internal/flock"
 )
 
 // reportMarker is results.json's "study" value: what marks a directory as
@@ -85,8 +87,8 @@ func openOut(dir string) (*outDir, error) {
 		return fail(err)
 	}
 	o.lock = f
-	if err := tryLock(f); err != nil {
-		if errors.Is(err, errWouldBlock) {
+	if err := flock.TryLock(f); err != nil {
+		if errors.Is(err, flock.ErrWouldBlock) {
 			return fail(errOutInUse)
 		}
 		return fail(err)

@@ -20,12 +20,12 @@ var allowed = map[string][]string{
 	"layers":             {"nn", "internal/gemm", "internal/vecf32"},
 	"optim":              {"nn", "internal/gemm", "internal/vecf32"},
 	"data":               {},
-	"train":              {"nn", "layers", "optim", "data", "internal/gemm", "internal/vecf32"},
-	"cmd/train":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/gemm", "internal/vecf32"},
-	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/explore", "internal/gemm", "internal/vecf32"},
-	"cmd/study":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/gemm", "internal/vecf32"},
-	"bench":              {"nn", "layers", "optim", "data", "train", "internal/gemm", "internal/vecf32"},
-	"bench/cmd/qkvbench": {"bench", "nn", "layers", "optim", "data", "train", "internal/gemm", "internal/vecf32"},
+	"train":              {"nn", "layers", "optim", "data", "internal/flock", "internal/gemm", "internal/vecf32"},
+	"cmd/train":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/flock", "internal/gemm", "internal/vecf32"},
+	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/explore", "internal/flock", "internal/gemm", "internal/vecf32"},
+	"cmd/study":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/flock", "internal/gemm", "internal/vecf32"},
+	"bench":              {"nn", "layers", "optim", "data", "train", "internal/flock", "internal/gemm", "internal/vecf32"},
+	"bench/cmd/qkvbench": {"bench", "nn", "layers", "optim", "data", "train", "internal/flock", "internal/gemm", "internal/vecf32"},
 }
 
 // direct lists, for the commands, the project packages they may import
@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 var direct = map[string][]string{
 	"cmd/train": {"train", "data", "internal/cli"},
 	"cmd/eval":  {"train", "data", "internal/cli", "internal/heatmap", "internal/explore"},
-	"cmd/study": {"train", "data", "internal/cli", "internal/heatmap"},
+	"cmd/study": {"train", "data", "internal/cli", "internal/heatmap", "internal/flock"},
 }
 
 // outside lists, for the commands, the modules outside the project and the
