@@ -24,11 +24,6 @@ func (s *study) interpretability(res *Results, pics map[string][]byte) error {
 	defer p.Done()
 	for _, name := range tasks {
 		tc := s.transformer(name, s.sc.AttnSteps)
-		lc, match, err := s.lstm(tc)
-		if err != nil {
-			return err
-		}
-		res.Models = append(res.Models, match)
 		task, err := data.NewTask(name, tc.Symbols)
 		if err != nil {
 			return err
@@ -37,7 +32,7 @@ func (s *study) interpretability(res *Results, pics map[string][]byte) error {
 		if !ok {
 			return fmt.Errorf("task %s has no alignment rule", name)
 		}
-		fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+		fits, err := s.matched(res, tc)
 		if err != nil {
 			return err
 		}

@@ -18,13 +18,7 @@ var lengthTasks = []string{"copy", "reverse", "runparity"}
 func (s *study) length(res *Results, pics map[string][]byte) error {
 	p := s.progress("6 length generalisation", 2+3*len(lengthTasks))
 	defer p.Done()
-	tc := s.transformer("copy", s.sc.CopySteps)
-	lc, match, err := s.lstm(tc)
-	if err != nil {
-		return err
-	}
-	res.Models = append(res.Models, match)
-	fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+	fits, err := s.matched(res, s.transformer("copy", s.sc.CopySteps))
 	if err != nil {
 		return err
 	}

@@ -30,12 +30,7 @@ func (s *study) longRange(res *Results, pics map[string][]byte) error {
 	for _, k := range s.sc.LagKs {
 		tc := s.transformer(lagName(k), s.sc.LagSteps)
 		tc.MinLen, tc.Len = k+1, k+lagSpan
-		lc, match, err := s.lstm(tc)
-		if err != nil {
-			return err
-		}
-		res.Models = append(res.Models, match)
-		fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+		fits, err := s.matched(res, tc)
 		if err != nil {
 			return err
 		}

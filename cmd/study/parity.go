@@ -18,14 +18,9 @@ func (s *study) parity(res *Results, pics map[string][]byte) error {
 	p := s.progress("5 negative control", 2+len(s.sc.ParityLens))
 	defer p.Done()
 	tc := s.transformer(name, s.sc.ParitySteps)
-	lc, match, err := s.lstm(tc)
-	if err != nil {
-		return err
-	}
-	res.Models = append(res.Models, match)
 	nc := &res.NegativeControl
 	nc.Task, nc.Steps, nc.TrainMinLen, nc.TrainMaxLen = name, tc.Steps, tc.MinLen, tc.Len
-	fits, err := s.fitPair(tc, lc, s.sweepOf(nil))
+	fits, err := s.matched(res, tc)
 	if err != nil {
 		return err
 	}

@@ -254,6 +254,18 @@ func (s *study) sweepOf(score func(*trained) float64) sweep {
 	return sweep{lrs: s.sc.LRs, extend: s.sc.ExtendEdges, seeds: s.sc.Seeds, score: score}
 }
 
+// matched fits, as every experiment does, tc's transformer and the LSTM
+// of matched size on the same task (recording the match in res.Models),
+// each with the study's sweep.
+func (s *study) matched(res *Results, tc train.Config) ([2]*fit, error) {
+	lc, match, err := s.lstm(tc)
+	if err != nil {
+		return [2]*fit{}, err
+	}
+	res.Models = append(res.Models, match)
+	return s.fitPair(tc, lc, s.sweepOf(nil))
+}
+
 // fitPair fits the transformer config tc and the LSTM config lc side by
 // side (their runs share the study's slots) and records both sweeps, the
 // transformer's first.
