@@ -5,7 +5,6 @@ import (
 	"math"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/qkv-dev/qkv/nn"
 )
@@ -131,13 +130,13 @@ func CausalMask(g *nn.Graph, name string, tq, tk int) (*G.Node, error) {
 	if tq <= 0 || tk <= 0 {
 		return nil, fmt.Errorf("layers: causal mask: sizes %d×%d", tq, tk)
 	}
-	vals := make([]float64, tq*tk)
-	for i := 0; i < tq; i++ {
-		for j := 0; j <= i && j < tk; j++ {
-			vals[i*tk+j] = 1
+	return g.ConstantOf(name, []int{tq, tk}, func() []float64 {
+		vals := make([]float64, tq*tk)
+		for i := 0; i < tq; i++ {
+			for j := 0; j <= i && j < tk; j++ {
+				vals[i*tk+j] = 1
+			}
 		}
-	}
-	m := tensor.New(tensor.Of(g.Dtype()), tensor.WithShape(tq, tk))
-	nn.FromFloat64s(m, vals)
-	return g.Constant(name, m)
+		return vals
+	})
 }

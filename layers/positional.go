@@ -92,9 +92,7 @@ func (p *PositionalEncoding) Forward(g *nn.Graph, x *G.Node) (*G.Node, error) {
 	case NoPosition, RotaryPosition: // rotary positions act in attention (AttentionConfig.Rotary)
 		return x, nil
 	case Sinusoidal:
-		v := tensor.New(tensor.Of(g.Dtype()), tensor.WithShape(t, p.DModel))
-		nn.FromFloat64s(v, SinusoidalTable(t, p.DModel))
-		c, err := g.Constant(nn.Join(p.name, fmt.Sprintf("sinusoidal%d", t)), v)
+		c, err := g.ConstantOf(nn.Join(p.name, fmt.Sprintf("sinusoidal%d", t)), []int{t, p.DModel}, func() []float64 { return SinusoidalTable(t, p.DModel) })
 		if err != nil {
 			return nil, err
 		}

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/qkv-dev/qkv/nn"
 )
@@ -31,25 +30,23 @@ func Rotary(g *nn.Graph, name string, x *G.Node, heads int, base float64) (*G.No
 		return nil, wrap(fmt.Errorf("input %v does not split into %d heads of even width", s, heads))
 	}
 	b, t, dk := s[0], s[1], s[2]/heads
-	cosv, sinv := make([]float64, t*dk), make([]float64, t*dk)
-	for pos := 0; pos < t; pos++ {
-		for i := 0; i < dk/2; i++ {
-			a := float64(pos) * math.Pow(base, -2*float64(i)/float64(dk))
-			for _, j := range []int{i, i + dk/2} {
-				cosv[pos*dk+j], sinv[pos*dk+j] = math.Cos(a), math.Sin(a)
+	table := func(suffix string, f func(float64) float64) (*G.Node, error) {
+		return g.ConstantOf(nn.Join(name, suffix), []int{t, 1, dk}, func() []float64 { // broadcast over heads
+			vals := make([]float64, t*dk)
+			for pos := 0; pos < t; pos++ {
+				for i := 0; i < dk/2; i++ {
+					a := float64(pos) * math.Pow(base, -2*float64(i)/float64(dk))
+					vals[pos*dk+i], vals[pos*dk+i+dk/2] = f(a), f(a)
+				}
 			}
-		}
+			return vals
+		})
 	}
-	table := func(suffix string, vals []float64) (*G.Node, error) {
-		v := tensor.New(tensor.Of(g.Dtype()), tensor.WithShape(t, 1, dk)) // broadcast over heads
-		nn.FromFloat64s(v, vals)
-		return g.Constant(nn.Join(name, suffix), v)
-	}
-	cos, err := table("cos", cosv)
+	cos, err := table("cos", math.Cos)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	sin, err := table("sin", sinv)
+	sin, err := table("sin", math.Sin)
 	if err != nil {
 		return nil, wrap(err)
 	}

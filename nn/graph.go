@@ -22,6 +22,7 @@ type Graph struct {
 	dropouts []*dropoutMask
 	composed bool     // Ops gives composed twins instead of fused ops
 	buf      *Buffers // where the program keeps its op outputs; nil: each op its own
+	sizing   bool     // shapes only: no node holds a value (NewSizingGraph)
 }
 
 // NewGraph starts a graph computing in dt (tensor.Float32 or tensor.Float64).
@@ -39,6 +40,24 @@ func NewGraph(dt tensor.Dtype, train bool) (*Graph, error) {
 	}, nil
 }
 
+// NewSizingGraph starts a graph that is built like any other but never
+// runs: no node holds a value, parameters of any dtype (ShapesOnly ones
+// included) bind as shapes, inputs and constants allocate nothing. Its
+// Size says what a program compiled from the same graph would hold, at a
+// cost that does not depend on the tensors' sizes: for a memory estimate
+// made before anything is allocated.
+func NewSizingGraph(dt tensor.Dtype, train bool) (*Graph, error) {
+	g, err := NewGraph(dt, train)
+	if err != nil {
+		return nil, err
+	}
+	g.sizing = true
+	return g, nil
+}
+
+// Sizing reports whether g is a sizing graph (NewSizingGraph).
+func (g *Graph) Sizing() bool { return g.sizing }
+
 // ExprGraph returns the underlying Gorgonia graph.
 func (g *Graph) ExprGraph() *G.ExprGraph { return g.g }
 
@@ -54,14 +73,19 @@ func (g *Graph) Param(p *Param) (*G.Node, error) {
 	if n, ok := g.nodes[p]; ok {
 		return n, nil
 	}
-	if p.Dtype() != g.dt {
+	if p.Dtype() != g.dt && !g.sizing {
 		return nil, fmt.Errorf("nn: parameter %q is %v, graph is %v", p.name, p.Dtype(), g.dt)
 	}
 	name := "param." + p.name
 	if err := g.claim(name); err != nil {
 		return nil, err
 	}
-	n := G.NewTensor(g.g, g.dt, p.value.Dims(), G.WithShape(p.value.Shape()...), G.WithValue(p.value), G.WithName(name))
+	var n *G.Node
+	if g.sizing {
+		n = G.NewTensor(g.g, g.dt, len(p.Shape()), G.WithShape(p.Shape()...), G.WithName(name))
+	} else {
+		n = G.NewTensor(g.g, g.dt, p.value.Dims(), G.WithShape(p.value.Shape()...), G.WithValue(p.value), G.WithName(name))
+	}
 	g.nodes[p] = n
 	g.params = append(g.params, p)
 	return n, nil
@@ -75,10 +99,14 @@ func (g *Graph) ParamNode(p *Param) *G.Node { return g.nodes[p] }
 
 // Input adds an input of the given shape and returns its node and the tensor
 // it reads: write into the tensor before each run. Token indices and masks
-// are inputs too, stored as floats in the graph's dtype.
+// are inputs too, stored as floats in the graph's dtype. A sizing graph's
+// input has no tensor (nil).
 func (g *Graph) Input(name string, shape ...int) (*G.Node, *tensor.Dense, error) {
 	if err := g.claim("input." + name); err != nil {
 		return nil, nil, err
+	}
+	if g.sizing {
+		return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName("input."+name)), nil, nil
 	}
 	v := tensor.New(tensor.Of(g.dt), tensor.WithShape(shape...))
 	n := G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithValue(v), G.WithName("input."+name))
@@ -95,6 +123,21 @@ func (g *Graph) Constant(name string, v *tensor.Dense) (*G.Node, error) {
 		return nil, err
 	}
 	return G.NewTensor(g.g, g.dt, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName("const."+name)), nil
+}
+
+// ConstantOf adds a fixed tensor of the given shape whose values, in
+// row-major order, values computes — only when the graph is to run, not
+// in a sizing graph, where a table of any size costs nothing.
+func (g *Graph) ConstantOf(name string, shape []int, values func() []float64) (*G.Node, error) {
+	if !g.sizing {
+		v := tensor.New(tensor.Of(g.dt), tensor.WithShape(shape...))
+		FromFloat64s(v, values())
+		return g.Constant(name, v)
+	}
+	if err := g.claim("const." + name); err != nil {
+		return nil, err
+	}
+	return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName("const."+name)), nil
 }
 
 func (g *Graph) claim(name string) error {
@@ -136,6 +179,9 @@ func (g *Graph) Dropout(name string, x *G.Node, p float64) (*G.Node, error) {
 // gives the same masks every time.
 func (g *Graph) SampleDropout(rng *rand.Rand) {
 	for _, d := range g.dropouts {
+		if d.value == nil { // a sizing graph's
+			continue
+		}
 		keep := 1 / (1 - d.p)
 		switch s := d.value.Data().(type) {
 		case []float32:

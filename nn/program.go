@@ -46,6 +46,9 @@ func grad(loss *G.Node, wrt G.Nodes) (G.Nodes, error) {
 // Gradients are read into buffers owned by the Program rather than bound as
 // dual values, so they never accumulate across runs.
 func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Program, error) {
+	if g.sizing {
+		return nil, errors.New("nn: compile: a sizing graph holds no values to run (see Size)")
+	}
 	p := &Program{g: g, outNode: outputs}
 	if withGrads {
 		if loss == nil {

@@ -31,8 +31,9 @@ import (
 // where a backbone with settings of its own embeds XConfig in Architecture
 // so that its settings are config.json keys; one without returns a new
 // &XConfig{}. Nothing else names an architecture: the config's checks, the
-// flags, the checkpoint, the parameter count and the memory estimate all
-// go through the registered backbone.
+// flags and the checkpoint go through the registered backbone, and the
+// parameter count and the memory estimate come from the model it builds
+// (paramCount, GraphBytes).
 type Backbone interface {
 	nn.Module
 	// Forward maps embedded tokens x [B,T,D] to features [B,T,Width()].
@@ -147,29 +148,8 @@ type backbone interface {
 	// mc.Dtype.Tensor(), which is nn.ShapesOnly when paramCount builds the
 	// model to count its parameters.
 	build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Backbone, error)
-	// memory returns the elements one example of length t materialises in
-	// a forward pass (outputs included), those a graph holds whatever the
-	// batch (a position table), the extra elements per example of its
-	// dropout masks, and the attention weights read back per example.
-	memory(mc ModelConfig, t int64) graphElems
 	// sequentialDepth is SequentialDepth for this architecture.
 	sequentialDepth(mc ModelConfig, t int) int
-}
-
-// graphElems is a backbone's share of a graph's memory, in elements
-// unless named bytes.
-type graphElems struct {
-	perExample int64 // forward tensors of one example
-	fixed      int64 // tensors of any batch size, such as a position table
-	dropout    int64 // each dropout site's mask and product, per example
-	attention  int64 // every layer's attention weights of one example
-	// What a backbone built of many small primitive nodes adds: in a
-	// training graph, backward tensors per example and per graph beyond
-	// the forward tensors' gradients; and the bytes of the nodes
-	// themselves, whatever the dtype and batch, in an evaluation and in a
-	// training graph.
-	trainingPerExample, trainingFixed int64
-	nodeBytes, trainingNodeBytes      int64
 }
 
 // backbone returns the registered architecture a.Model names, or nil.

@@ -72,6 +72,9 @@ type Evaluator struct {
 	graphs  map[graphKey]*Graph
 	scratch []float64
 	budget  int64 // bytes one graph may take: EvalMemory
+	// fits remembers evalRows per length: sizing a graph builds it, for
+	// shapes only, which is cheap but not free.
+	fits map[fitKey]int
 	// buf, if not nil, holds the graphs' op outputs, shared with graphs
 	// that take turns with them (a Trainer's training graphs).
 	buf *nn.Buffers
@@ -102,6 +105,30 @@ func (e *Evaluator) stopped(what string) error {
 type graphKey struct {
 	b, t    int
 	weights bool
+}
+
+// fitKey names a remembered evalRows.
+type fitKey struct {
+	t       int
+	weights bool
+	budget  int64
+}
+
+// rows is evalRows for e's model and budget.
+func (e *Evaluator) rows(t int, weights bool) (int, error) {
+	k := fitKey{t, weights, e.budget}
+	if r, ok := e.fits[k]; ok {
+		return r, nil
+	}
+	r, err := evalRows(e.model.cfg, t, weights, e.budget)
+	if err != nil {
+		return 0, err
+	}
+	if e.fits == nil {
+		e.fits = make(map[fitKey]int)
+	}
+	e.fits[k] = r
+	return r, nil
 }
 
 // NewEvaluator returns an evaluator of m whose graphs fit EvalMemory.
@@ -150,7 +177,7 @@ func (e *Evaluator) shape(exs []data.Example) (b, t int, err error) {
 	if t == 0 {
 		return 0, 0, fmt.Errorf("train: evaluate: empty example")
 	}
-	rows, err := evalRows(e.model.cfg, t, false, e.budget)
+	rows, err := e.rows(t, false)
 	return min(len(exs), rows), t, err
 }
 
@@ -302,7 +329,7 @@ func (e *Evaluator) Attention(input []int) ([][][][]float64, error) {
 		return nil, fmt.Errorf("train: attention: %w", err)
 	}
 	t := len(input)
-	if _, err := evalRows(e.model.cfg, t, true, e.budget); err != nil {
+	if _, err := e.rows(t, true); err != nil {
 		return nil, err
 	}
 	g, err := e.graph(1, t, true)

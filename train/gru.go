@@ -2,7 +2,6 @@ package train
 
 import (
 	"flag"
-	"math/bits"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -43,29 +42,6 @@ func (c *GRUConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Ba
 		return nil, nil, err
 	}
 	return emb, &GRUBackbone{GRU: gru, dropout: mc.Dropout}, nil
-}
-
-func (c *GRUConfig) memory(mc ModelConfig, T int64) graphElems {
-	D, L := int64(mc.DModel), int64(mc.Layers)
-	// Per layer: the input projection and its bias sum [T,3D] each; per
-	// step about thirty tensors of [D] or [3D] (the recurrent projection,
-	// the gate blocks sliced out, their sums, activations and products, the
-	// state carried through padding and the output); the layer's output.
-	// Measured (float32; TestGraphBytesCovers): 39·T·D per layer and
-	// example in evaluation; in training 80·T·D, and about 3·T·D·log₂T
-	// more — the gradients of the input projection's halves and quarters
-	// as layers.GRU splits it into steps — and per graph 3·D² per step and layer, each
-	// step's share of the recurrent weights' gradient. The graph's nodes,
-	// some thirty a step and layer, take 122 KB a step and layer to
-	// evaluate and 334 KB to train, whatever the batch and the dtype.
-	return graphElems{
-		perExample:         L*(6*T*D+36*T*D+T*D) + T*D,
-		dropout:            4 * (T*D + L*T*D),
-		trainingPerExample: 4 * L * T * D * int64(bits.Len64(uint64(T))),
-		trainingFixed:      4 * L * T * D * D,
-		nodeBytes:          150 << 10 * L * T,
-		trainingNodeBytes:  400 << 10 * L * T,
-	}
 }
 
 func (c *GRUConfig) sequentialDepth(mc ModelConfig, t int) int { return mc.Layers * t }

@@ -40,7 +40,7 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 		return nil, fmt.Errorf("train: inspect: %w", err)
 	}
 	t := len(input)
-	if _, err := evalRows(m.cfg, t, true, e.budget); err != nil {
+	if _, err := e.rows(t, true); err != nil {
 		return nil, err
 	}
 	g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), false)

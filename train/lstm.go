@@ -70,21 +70,6 @@ func (c *LSTMConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, B
 	return emb, &LSTMBackbone{LSTM: lstm, dropout: mc.Dropout}, nil
 }
 
-func (c *LSTMConfig) memory(mc ModelConfig, T int64) graphElems {
-	D, L, dirs := int64(mc.DModel), int64(mc.Layers), int64(c.directions())
-	// Per layer and direction: the input projection, the gates before and
-	// after their nonlinearities [T,4D] each, the states h and c, tanh(c)
-	// and the output [T,D], as the scan op records them for its backward
-	// pass, and their float64 working copies; the layer's output
-	// [T,D·dirs]. (Measured: about 24·T·D per direction.)
-	return graphElems{
-		perExample: L*(dirs*26*T*D+dirs*T*D) + dirs*T*D,
-		// The mask and product of the embedding's dropout and of the
-		// dropout between layers, and their share of the backward pass.
-		dropout: 4 * (T*D + L*dirs*T*D),
-	}
-}
-
 func (c *LSTMConfig) sequentialDepth(mc ModelConfig, t int) int { return mc.Layers * t }
 
 // LSTMBackbone is the recurrent baseline: dropout on the embedded tokens,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/nn"
 )
 
 // EvalMemory is the memory, in bytes, that one evaluation graph may take:
@@ -25,60 +26,175 @@ var ErrGraphTooLarge = errors.New("graph too large for the memory budget")
 const gcHeadroom = 2
 
 // GraphBytes estimates the peak memory of running a graph of mc for
-// batches of shape [b, t], a training graph if training: every tensor the
-// forward pass materialises (Gorgonia's tape machine keeps each node's
-// value for the whole run), for training also the gradients and backward
-// intermediates, the dropout masks and the parameters' gradients, for
-// evaluation also the logits read back and their float64 copy; times the
-// dtype's size and a factor of 2 for the collector's headroom. The
-// [B,H,T,T] attention scores and weights dominate at any length worth
-// asking about. Parameters themselves live outside the graph and are not
-// counted.
+// batches of shape [b, t], a training graph if training. It comes from the
+// graph itself, built for sizing (graphSize): every value the run holds —
+// inputs, dropout masks, constants, each op's output, for training each
+// gradient and backward intermediate (Gorgonia's tape machine keeps every
+// node's value for the whole run) and the program's gradient buffers, the
+// outputs read back — and each node's bookkeeping; for evaluation also
+// the logits' float64 copy; times a factor of 2 for the collector's
+// headroom. Parameters themselves live outside the graph and are not
+// counted. A new backbone is sized by what it builds, with nothing to
+// declare.
 func GraphBytes(mc ModelConfig, b, t int, training bool) int64 {
-	fixed, per := graphCost(mc, paramCount(mc), t, training, false)
-	return fixed + int64(b)*per
+	fixed, per := graphCost(mc, t, training, false)
+	return sat(fixed, sat(int64(b), per, mul), add)
 }
+
+// Calibration of a graph's size to the bytes a run allocates, measured
+// with TestGraphBytesCovers over every architecture: the kernels' own
+// scratch (row statistics, packed panels, the LSTM's backward state) and
+// the tensor library's headers come to at most a quarter more than the
+// values; a node's bookkeeping (node, type, shape, tape instructions,
+// registers) to 5 to 9 KB, whatever its size.
+const (
+	valueSlack = 1.25
+	nodeBytes  = 10 << 10
+)
+
+// sizingLen is the longest length a graph whose node count grows with the
+// length (a recurrence unrolled step by step, such as the GRU) is built
+// at for sizing; beyond it such a graph's size is extrapolated (see
+// graphCost). A graph whose node count does not (the transformer, the
+// LSTM's fused scan) is built at any length: a sizing graph costs nothing
+// per element.
+const sizingLen = 64
 
 // graphCost returns GraphBytes as the bytes of a graph of shape [0, t]
 // and the bytes each example adds; with weights, the graph also reads
-// every layer's attention weights back. The backbone's share comes from
-// its own file (backbone.memory); the parameters' from the model.
-func graphCost(mc ModelConfig, params int64, t int, training, weights bool) (fixed, perExample int64) {
-	T, D, V := int64(t), int64(mc.DModel), int64(mc.OutVocab)
-	size := int64(mc.Dtype.Tensor().Size())
-	bb := mc.backbone().memory(mc, T)
-
-	// Elements of one example's forward tensors.
-	act := 2 * T // ids and keep mask
-	targets, logits := T, T*V
-	if mc.Kind == data.Classification {
-		targets, logits = 1, V
+// every layer's attention weights back. Every size is linear in the batch
+// size, and past the second layer in the depth (every backbone's layers
+// past the first are alike), so graphs of one and two examples, and of
+// one and two layers, give the rest. Lengths past sizingLen of a graph
+// whose node count grows with the length are extrapolated from lengths
+// 16, 32 and 64 as a + b·T + c·T·log₂T, the shape of a recurrence that is
+// unrolled (b) and whose steps are split by halving (c, layers.GRU); a
+// graph that cannot be built costs the most there is.
+func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample int64) {
+	kind := Evaluation
+	switch {
+	case training:
+		kind = Training
+	case weights:
+		kind = EvaluationWithWeights
 	}
-	act += targets
-	act += 2 * T * D // embedding; embedding plus positions
-	act += bb.perExample + logits
-	// The kernels' own scratch (row statistics, packed panels, per-core
-	// partial sums) comes to a few percent more; measured under 2%.
-	act += act / 20
-	var weightsRead int64
-	if weights {
-		weightsRead = bb.attention
+	size := float64(mc.Dtype.Tensor().Size())
+	if mc.Dtype == shapesOnly || size == 0 {
+		size = 4
 	}
-	fixedElems := bb.fixed
-
-	if !training {
-		perExample = (act+logits+weightsRead)*size + logits*8 // logits read back, then as float64
-		return gcHeadroom * (fixedElems*size + bb.nodeBytes), gcHeadroom * perExample
+	// bytes is the cost of a graph of b examples of length n and l layers.
+	bytes := func(b, n, l int) (float64, int, bool) {
+		c := mc
+		c.Layers = l
+		s, err := graphSize(c, b, n, kind)
+		if err != nil {
+			return 0, 0, false
+		}
+		v := float64(s.Elems) * size * valueSlack
+		if !training {
+			logits := float64(mc.OutVocab)
+			if mc.Kind == data.Tagging {
+				logits *= float64(n)
+			}
+			v += float64(b) * logits * 8 // the evaluator's float64 copy
+		}
+		return v + float64(s.Nodes)*nodeBytes, s.Nodes, true
 	}
-	// Training: each forward tensor has a gradient of its size, and the
-	// fused ops' backward passes hold about half as much again.
-	per := act*5/2 + weightsRead + bb.trainingPerExample
-	if mc.Dropout > 0 {
-		per += bb.dropout
+	// atLayers is the cost of b examples of length n at mc.Layers.
+	atLayers := func(b, n int) (float64, int, bool) {
+		if mc.Layers <= 2 {
+			return bytes(b, n, mc.Layers)
+		}
+		one, nodes, ok1 := bytes(b, n, 1)
+		two, _, ok2 := bytes(b, n, 2)
+		return one + float64(mc.Layers-1)*(two-one), nodes, ok1 && ok2
 	}
-	fixedElems += 2*params + bb.trainingFixed // the gradient nodes and the program's gradient buffers
-	return gcHeadroom * (fixedElems*size + bb.trainingNodeBytes), gcHeadroom * per * size
+	// at is the cost of b examples of length t.
+	at := func(b int) (float64, bool) {
+		if t <= sizingLen {
+			c, _, ok := atLayers(b, t)
+			return c, ok
+		}
+		var c [3]float64
+		var nodes [3]int
+		for i, n := range []int{sizingLen / 4, sizingLen / 2, sizingLen} {
+			var ok bool
+			if c[i], nodes[i], ok = atLayers(b, n); !ok {
+				return 0, false
+			}
+		}
+		if nodes[0] == nodes[2] { // no node per step: built at t itself
+			v, _, ok := atLayers(b, t)
+			return v, ok
+		}
+		return fitLog(sizingLen/4, c, float64(t)), true
+	}
+	one, ok1 := at(1)
+	two, ok2 := at(2)
+	if !ok1 || !ok2 {
+		return math.MaxInt64 / 4, math.MaxInt64 / 4
+	}
+	clamp := func(x float64) int64 { return int64(max(0, min(x*gcHeadroom, math.MaxInt64/4))) }
+	return clamp(2*one - two), clamp(two - one)
 }
+
+// fitLog returns f(t) for the f(T) = a + b·T + c·T·log₂T through
+// (n, y[0]), (2n, y[1]) and (4n, y[2]).
+func fitLog(n int, y [3]float64, t float64) float64 {
+	x := [3]float64{float64(n), float64(2 * n), float64(4 * n)}
+	// Solve the 3×3 system by Cramer's rule over the basis 1, T, T·log₂T.
+	row := func(x float64) [3]float64 { return [3]float64{1, x, x * math.Log2(x)} }
+	m := [3][3]float64{row(x[0]), row(x[1]), row(x[2])}
+	det := func(m [3][3]float64) float64 {
+		return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	}
+	d := det(m)
+	var coef [3]float64
+	for j := range 3 {
+		mj := m
+		for i := range 3 {
+			mj[i][j] = y[i]
+		}
+		coef[j] = det(mj) / d
+	}
+	r := row(t)
+	return coef[0]*r[0] + coef[1]*r[1] + coef[2]*r[2]
+}
+
+// graphSize builds the graph of kind that a model of mc compiles for
+// batches [b, t] as a sizing graph — the model's parameters and the
+// graph's values all shapes only (nn.ShapesOnly, nn.NewSizingGraph), so
+// that nothing of the sizes asked about is allocated — and returns its
+// size.
+func graphSize(mc ModelConfig, b, t int, kind GraphKind) (nn.GraphSize, error) {
+	dt := mc.Dtype.Tensor()
+	if mc.Dtype == shapesOnly || dt.Size() == 0 {
+		dt = Float32.Tensor()
+	}
+	mc.Dtype = shapesOnly
+	m, err := NewModel(mc, rand.New(rand.NewPCG(0, 0))) // draws nothing
+	if err != nil {
+		return nn.GraphSize{}, err
+	}
+	g, err := nn.NewSizingGraph(dt, kind == Training)
+	if err != nil {
+		return nn.GraphSize{}, err
+	}
+	_, loss, outputs, err := m.trace(g, b, t, kind, nil)
+	if err != nil {
+		return nn.GraphSize{}, err
+	}
+	return nn.Size(g, loss, kind == Training, outputs...)
+}
+
+// sat combines two non-negative sizes with op, saturating at
+// math.MaxInt64/4 rather than overflowing.
+func sat(x, y int64, op func(float64, float64) float64) int64 {
+	return int64(min(op(float64(x), float64(y)), math.MaxInt64/4))
+}
+
+func add(x, y float64) float64 { return x + y }
+func mul(x, y float64) float64 { return x * y }
 
 // paramCount counts the parameters of the model mc describes by building
 // it with shapes only (nn.ShapesOnly): no value is allocated, so a size
@@ -120,7 +236,7 @@ func paramCount(mc ModelConfig) int64 {
 // mc holds within budget bytes: at most evalBatch, at least one, or an
 // error wrapping ErrGraphTooLarge when one does not fit.
 func evalRows(mc ModelConfig, t int, weights bool, budget int64) (int, error) {
-	fixed, per := graphCost(mc, 0, t, false, weights)
+	fixed, per := graphCost(mc, t, false, weights)
 	if fixed+per > budget {
 		return 0, fmt.Errorf("train: evaluate: a sequence of length %d needs about %s, over the %s an evaluation graph may take: %w",
 			t, formatBytes(fixed+per), formatBytes(budget), ErrGraphTooLarge)

@@ -159,65 +159,9 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param, buf *nn.Buffers
 	if buf != nil {
 		g.ShareBuffers(buf)
 	}
-	out := &Graph{B: b, T: t, graph: g}
-	ids, idv, err := g.Input("ids", b, t)
+	out, loss, outputs, err := m.trace(g, b, t, kind, delta)
 	if err != nil {
 		return nil, err
-	}
-	keep, keepv, err := g.Input("keep", b, t)
-	if err != nil {
-		return nil, err
-	}
-	nTargets := b
-	if m.cfg.Kind == data.Tagging {
-		nTargets = b * t
-	}
-	targets, tv, err := g.Input("targets", nTargets)
-	if err != nil {
-		return nil, err
-	}
-	out.Ids, out.Keep, out.Targets = idv, keepv, tv
-
-	x, err := m.Embed.Forward(g, ids) // [B,T,D]
-	if err != nil {
-		return nil, err
-	}
-	if delta != nil {
-		d, err := g.Param(delta)
-		if err != nil {
-			return nil, err
-		}
-		if x, err = G.Add(x, d); err != nil { // [B,T,D]
-			return nil, fmt.Errorf("train: model: %w", err)
-		}
-	}
-	x, attn, err := m.Backbone.Forward(g, x, keep) // [B,T,width], [B,H,T,T] per layer
-	if err != nil {
-		return nil, err
-	}
-	if weights && len(attn) == 0 {
-		return nil, fmt.Errorf("train: model: %w", ErrNoAttention)
-	}
-	width := x.Shape()[2]
-	if m.cfg.Kind == data.Classification {
-		if x, err = g.Ops().MaskedMean(x, keep); err != nil { // [B,width]
-			return nil, err
-		}
-	} else if x, err = G.Reshape(x, tensor.Shape{b * t, width}); err != nil { // [B·T,width]
-		return nil, fmt.Errorf("train: model: %w", err)
-	}
-	logits, err := m.Head.Forward(g, x) // [N,V]
-	if err != nil {
-		return nil, err
-	}
-	loss, err := g.Ops().CrossEntropy(logits, targets)
-	if err != nil {
-		return nil, err
-	}
-	outputs := []*G.Node{logits}
-	if weights {
-		outputs = append(outputs, attn...)
-		out.attention = len(attn)
 	}
 	if out.Prog, err = nn.Compile(g, loss, training || kind == gradientProbe, outputs...); err != nil {
 		return nil, err
@@ -225,7 +169,78 @@ func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param, buf *nn.Buffers
 	if training && len(g.Params()) != len(m.Params()) {
 		return nil, fmt.Errorf("train: model: graph binds %d of %d parameters", len(g.Params()), len(m.Params()))
 	}
+	if weights {
+		out.attention = len(outputs) - 1
+	}
 	return out, nil
+}
+
+// trace builds the model into g for batches of shape [b, t] as a graph of
+// kind: the inputs, the forward pass, the loss and the outputs a program
+// reads back (the logits, then with EvaluationWithWeights each layer's
+// attention weights). g may be a sizing graph (see graphSize).
+func (m *Model) trace(g *nn.Graph, b, t int, kind GraphKind, delta *nn.Param) (out *Graph, loss *G.Node, outputs []*G.Node, err error) {
+	weights := kind == EvaluationWithWeights
+	out = &Graph{B: b, T: t, graph: g}
+	ids, idv, err := g.Input("ids", b, t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keep, keepv, err := g.Input("keep", b, t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nTargets := b
+	if m.cfg.Kind == data.Tagging {
+		nTargets = b * t
+	}
+	targets, tv, err := g.Input("targets", nTargets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out.Ids, out.Keep, out.Targets = idv, keepv, tv
+
+	x, err := m.Embed.Forward(g, ids) // [B,T,D]
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if delta != nil {
+		d, err := g.Param(delta)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if x, err = G.Add(x, d); err != nil { // [B,T,D]
+			return nil, nil, nil, fmt.Errorf("train: model: %w", err)
+		}
+	}
+	x, attn, err := m.Backbone.Forward(g, x, keep) // [B,T,width], [B,H,T,T] per layer
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if weights && len(attn) == 0 {
+		return nil, nil, nil, fmt.Errorf("train: model: %w", ErrNoAttention)
+	}
+	width := x.Shape()[2]
+	if m.cfg.Kind == data.Classification {
+		if x, err = g.Ops().MaskedMean(x, keep); err != nil { // [B,width]
+			return nil, nil, nil, err
+		}
+	} else if x, err = G.Reshape(x, tensor.Shape{b * t, width}); err != nil { // [B·T,width]
+		return nil, nil, nil, fmt.Errorf("train: model: %w", err)
+	}
+	logits, err := m.Head.Forward(g, x) // [N,V]
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	loss, err = g.Ops().CrossEntropy(logits, targets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	outputs = []*G.Node{logits}
+	if weights {
+		outputs = append(outputs, attn...)
+	}
+	return out, loss, outputs, nil
 }
 
 // Params returns the parameters in the order of Prog.Grads.

@@ -32,7 +32,6 @@ func (*toyConfig) arch() Arch                                { return toy }
 func (*toyConfig) check(*Architecture, bool) []error         { return nil }
 func (*toyConfig) resolve(*Architecture)                     {}
 func (*toyConfig) bindFlags(*flag.FlagSet)                   {}
-func (*toyConfig) memory(ModelConfig, int64) graphElems      { return graphElems{} }
 func (*toyConfig) sequentialDepth(mc ModelConfig, _ int) int { return mc.Layers }
 
 func (*toyConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embedding, Backbone, error) {

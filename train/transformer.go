@@ -108,36 +108,6 @@ func (c *TransformerConfig) build(mc ModelConfig, rng *rand.Rand) (*layers.Embed
 	return emb, &TransformerBackbone{Pos: pos, Encoder: enc, dropout: mc.Dropout}, nil
 }
 
-func (c *TransformerConfig) memory(mc ModelConfig, T int64) graphElems {
-	D, H, F, L := int64(mc.DModel), int64(c.Heads), int64(c.DFF), int64(mc.Layers)
-	var e graphElems
-	// Per layer: Q, K, V, the heads' mix, the output projection, two
-	// residual sums, two norms and the feed-forward output [T,D]; the
-	// scores and weights [H,T,T]; the hidden layer and its activation [T,F].
-	e.perExample = L * (10*T*D + 2*H*T*T + 2*T*F)
-	if c.Norm == layers.PreNorm {
-		e.perExample += T * D // final norm
-	}
-	e.perExample += T * D // the output, reshaped or pooled
-	if c.Positional == layers.Sinusoidal || c.Positional == layers.Learned {
-		e.fixed = T * D // a sinusoidal or learned table [T,D]
-	}
-	if c.Mask == layers.CausalMaskKind || c.Positional == layers.RotaryPosition {
-		// Attention in primitives (layers.Attend) per layer: the heads
-		// split and joined [T,D] ×4, the masked and scaled scores [H,T,T]
-		// ×3, and with rotary the rotated queries and keys' halves and
-		// products [T,D] ×10, plus the mask [T,T] and tables [T,D/H].
-		e.perExample += L * (4*T*D + 3*H*T*T + 10*T*D)
-		e.fixed += L * (T*T + 4*T*D/H)
-	}
-	// At each dropout site (the embedding, and per layer the weights,
-	// two residual branches and the hidden layer): the mask, the product,
-	// and their share of the backward pass.
-	e.dropout = 4 * (T*D + L*(H*T*T+2*T*D+T*F))
-	e.attention = L * H * T * T
-	return e
-}
-
 func (c *TransformerConfig) sequentialDepth(mc ModelConfig, _ int) int { return mc.Layers }
 
 // TransformerBackbone is the encoder of Vaswani et al. (2017): positions
