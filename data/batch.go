@@ -9,8 +9,8 @@ import "fmt"
 // A filler row, for when fewer than B examples remain, has length 0, only
 // PadID and Ignore.
 type Batch struct {
-	Kind    Kind
-	B, T    int
+	Kind    Kind  // Tagging or Classification: the shape of Targets
+	B, T    int   // rows (examples) and positions (the padded length)
 	Inputs  []int // [B,T]
 	Targets []int // [B,T] or [B]
 	Lengths []int // [B]

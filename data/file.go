@@ -24,8 +24,8 @@ const HeldOutFraction = 0.1
 
 // Line is one example line of a data file, as tokens.
 type Line struct {
-	Num           int // 1-based line number in the file
-	Input, Target []string
+	Num           int      // 1-based line number in the file
+	Input, Target []string // the tokens of the input and target columns
 }
 
 // ParseTSV reads example lines: input tokens, one TAB, target tokens, with
@@ -163,13 +163,13 @@ func Tokens(text string) ([]string, error) {
 // FileData is one data file read as examples: its kind, the vocabularies
 // its examples are encoded with, and where each example came from.
 type FileData struct {
-	Name     string // the path or label it was read from
-	Kind     Kind
-	In, Out  *Vocab // ReadFile: the file's sorted tokens after the specials
-	Examples []Example
-	Lines    []int // Lines[i] is the 1-based line of Examples[i]
-	MaxLen   int   // longest input
-	Unknown  int   // tokens the vocabularies lack, read as UnkID
+	Name     string    // the path or label it was read from
+	Kind     Kind      // Tagging (a target per input token) or Classification (one label per line)
+	In, Out  *Vocab    // ReadFile: the file's sorted tokens after the specials
+	Examples []Example // the lines as vocabulary ids, in file order
+	Lines    []int     // Lines[i] is the 1-based line of Examples[i]
+	MaxLen   int       // longest input
+	Unknown  int       // tokens the vocabularies lack, read as UnkID
 }
 
 // ReadFile reads a training file and builds its vocabularies.

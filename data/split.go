@@ -29,11 +29,11 @@ const (
 
 // SplitConfig says how to make held-out sets for a generated task.
 type SplitConfig struct {
-	Seed   uint64 `json:"seed"`
+	Seed   uint64 `json:"seed"`    // seeds the validation and test streams
 	MinLen int    `json:"min_len"` // training and validation lengths are uniform in [MinLen, MaxLen]
-	MaxLen int    `json:"max_len"`
-	Val    int    `json:"val"`  // validation examples
-	Test   int    `json:"test"` // test examples
+	MaxLen int    `json:"max_len"` // the longest sequence drawn
+	Val    int    `json:"val"`     // validation examples
+	Test   int    `json:"test"`    // test examples
 	// TestLen is 0 for test lengths like training's; otherwise every test
 	// example has exactly TestLen tokens (> MaxLen: a length-generalisation set).
 	TestLen int `json:"test_len"`
@@ -63,7 +63,7 @@ func (c SplitConfig) Validate(task Task) error {
 // stream, deduplicated, and disjoint from each other; training streams from
 // Train reject every input sequence held here.
 type Splits struct {
-	Val, Test []Example
+	Val, Test []Example // validation and test examples, disjoint
 
 	task        Task
 	cfg         SplitConfig

@@ -45,7 +45,7 @@ func (c AttentionConfig) Validate() error {
 // with three separate projections Q, K and V (each with a bias) and an
 // output projection.
 type MultiHeadAttention struct {
-	Q, K, V, Out *Linear
+	Q, K, V, Out *Linear // the query, key, value and output projections, [D,D] each
 	cfg          AttentionConfig
 	name         string
 }

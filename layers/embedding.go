@@ -31,7 +31,7 @@ type EmbeddingConfig struct {
 	// norm about √DModel, as the positions do). torch.nn.Embedding draws
 	// from N(0, 1): Std 1.
 	Std   float64
-	Dtype tensor.Dtype
+	Dtype tensor.Dtype // tensor.Float32 or tensor.Float64 (nn.ShapesOnly to count parameters)
 }
 
 // NewEmbedding makes a table of cfg.Vocab rows of cfg.DModel features named

@@ -13,16 +13,16 @@ import (
 
 // EncoderLayerConfig sizes one encoder layer.
 type EncoderLayerConfig struct {
-	DModel     int
-	Heads      int
-	DFF        int
+	DModel     int           // model width d_model, a multiple of Heads
+	Heads      int           // attention heads h
+	DFF        int           // feed-forward hidden width d_ff
 	Activation Activation    // ReLU or GELU
 	Dropout    float64       // on attention weights, the hidden layer and both residual branches
 	Norm       NormPlacement // PostNorm (the paper; also the zero value) or PreNorm
 	Eps        float64       // layer norm ε; 0 means DefaultEps
-	Dtype      tensor.Dtype
-	Mask       Mask // padding (the zero value) or causal
-	Rotary     bool // rotary positions in attention
+	Dtype      tensor.Dtype  // tensor.Float32 or tensor.Float64 (nn.ShapesOnly to count parameters)
+	Mask       Mask          // padding (the zero value) or causal
+	Rotary     bool          // rotary positions in attention
 }
 
 func (c EncoderLayerConfig) attention() AttentionConfig {
@@ -67,9 +67,9 @@ func (c EncoderLayerConfig) Validate() error {
 //
 //	x = x + Dropout(Attn(LN₁(x)));  x = x + Dropout(FFN(LN₂(x)))
 type EncoderLayer struct {
-	Attn         *MultiHeadAttention
-	FF           *FeedForward
-	Norm1, Norm2 *LayerNorm
+	Attn         *MultiHeadAttention // self-attention, the first sublayer
+	FF           *FeedForward        // position-wise feed-forward, the second sublayer
+	Norm1, Norm2 *LayerNorm          // the layer norms of the first and second sublayer
 	cfg          EncoderLayerConfig
 	name         string
 }
@@ -147,9 +147,9 @@ func (l *EncoderLayer) sublayer(g *nn.Graph, x *G.Node, ln *LayerNorm, f func(*G
 
 // EncoderConfig sizes a stack of encoder layers.
 type EncoderConfig struct {
-	Layers    int
-	Layer     EncoderLayerConfig
-	FinalNorm bool // a layer norm after the last layer (usual with pre-norm)
+	Layers    int                // number of layers N, positive
+	Layer     EncoderLayerConfig // every layer's sizes
+	FinalNorm bool               // a layer norm after the last layer (usual with pre-norm)
 }
 
 // Validate reports a configuration that cannot be built.
@@ -162,8 +162,8 @@ func (c EncoderConfig) Validate() error {
 
 // Encoder is a stack of N encoder layers with an optional final norm.
 type Encoder struct {
-	Layers []*EncoderLayer
-	Norm   *LayerNorm // nil without FinalNorm
+	Layers []*EncoderLayer // the N layers, bottom first
+	Norm   *LayerNorm      // nil without FinalNorm
 }
 
 var _ nn.Module = (*Encoder)(nil)

@@ -12,7 +12,7 @@ import (
 
 // FeedForwardConfig sizes a FeedForward.
 type FeedForwardConfig struct {
-	DModel     int
+	DModel     int          // input and output width d_model
 	DFF        int          // width of the hidden layer, d_ff
 	Activation Activation   // ReLU or GELU
 	Dropout    float64      // dropout on the hidden activations while training
@@ -37,7 +37,7 @@ func (c FeedForwardConfig) Validate() error {
 //
 //	FFN(x) = act(x·W₁ᵀ + b₁)·W₂ᵀ + b₂
 type FeedForward struct {
-	Linear1, Linear2 *Linear
+	Linear1, Linear2 *Linear // d_model → d_ff and d_ff → d_model
 	cfg              FeedForwardConfig
 	name             string
 }

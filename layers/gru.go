@@ -48,7 +48,7 @@ type GRULayer = RecurrentWeights
 // O(T log T) in the backward pass where slicing each step out of the whole
 // would cost O(T²); the LSTM's fused scan is linear.
 type GRU struct {
-	Layers []*GRULayer
+	Layers []*GRULayer // one per layer, bottom first
 	cfg    GRUConfig
 	name   string
 }

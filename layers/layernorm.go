@@ -19,16 +19,16 @@ const DefaultEps = 1e-5
 type LayerNorm struct {
 	Gamma *nn.Param // [D], starts at one
 	Beta  *nn.Param // [D], starts at zero
-	Eps   float64
+	Eps   float64   // ε added to the variance
 }
 
 var _ nn.Module = (*LayerNorm)(nil)
 
 // LayerNormConfig sizes a LayerNorm.
 type LayerNormConfig struct {
-	D     int     // features normalised together
-	Eps   float64 // ε, positive; DefaultEps as in PyTorch
-	Dtype tensor.Dtype
+	D     int          // features normalised together
+	Eps   float64      // ε, positive; DefaultEps as in PyTorch
+	Dtype tensor.Dtype // tensor.Float32 or tensor.Float64 (nn.ShapesOnly to count parameters)
 }
 
 // NewLayerNorm makes a layer norm over cfg.D features; its parameters are

@@ -22,8 +22,8 @@ var _ nn.Module = (*Linear)(nil)
 
 // LinearConfig sizes a Linear.
 type LinearConfig struct {
-	In, Out int
-	Dtype   tensor.Dtype
+	In, Out int          // input and output features: W is [Out, In]
+	Dtype   tensor.Dtype // tensor.Float32 or tensor.Float64 (nn.ShapesOnly to count parameters)
 	// TorchInit draws weight and bias as torch.nn.Linear does by default
 	// (kaiming_uniform_ with a = √5, which is U(−1/√In, 1/√In), and the
 	// bias from the same range) instead of Xavier-uniform weights and a

@@ -13,9 +13,9 @@ import (
 
 // PositionalEncoding adds position information to a sequence of vectors.
 type PositionalEncoding struct {
-	Kind   Positional
-	DModel int
-	Table  *nn.Param // [MaxLen, D] for Learned, nil otherwise
+	Kind   Positional // sinusoidal, learned, rotary (applied in attention instead) or none
+	DModel int        // the width of the vectors it adds to
+	Table  *nn.Param  // [MaxLen, D] for Learned, nil otherwise
 	name   string
 }
 
@@ -23,12 +23,12 @@ var _ nn.Module = (*PositionalEncoding)(nil)
 
 // PositionalConfig sizes a PositionalEncoding.
 type PositionalConfig struct {
-	Kind   Positional
-	DModel int
+	Kind   Positional // sinusoidal, learned, rotary (applied in attention instead) or none
+	DModel int        // the width of the vectors it adds to
 	// MaxLen bounds the sequence length of a learned table and is ignored
 	// otherwise: sinusoidal encodings extend to any length.
 	MaxLen int
-	Dtype  tensor.Dtype
+	Dtype  tensor.Dtype // tensor.Float32 or tensor.Float64 (nn.ShapesOnly to count parameters)
 }
 
 // NewPositionalEncoding makes a positional encoding of cfg.Kind.

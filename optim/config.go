@@ -11,9 +11,9 @@ import (
 // (1 − lr·WeightDecay) instead of adding WeightDecay·θ to the gradient.
 type Config struct {
 	LR          float64 `json:"lr"`
-	Beta1       float64 `json:"beta1"`
-	Beta2       float64 `json:"beta2"`
-	Eps         float64 `json:"eps"`
+	Beta1       float64 `json:"beta1"` // β₁, the first moment's decay (0.9 in the paper)
+	Beta2       float64 `json:"beta2"` // β₂, the second moment's decay (0.999 in the paper)
+	Eps         float64 `json:"eps"`   // ε, added to √v̂ in the denominator
 	WeightDecay float64 `json:"weight_decay"`
 	Decoupled   bool    `json:"decoupled"`
 }

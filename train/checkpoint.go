@@ -53,9 +53,9 @@ type manifestEntry struct {
 // Vocab is a model's vocabularies as saved with it: the token strings of
 // its input and output ids, in id order.
 type Vocab struct {
-	Kind data.Kind `json:"kind"`
-	In   []string  `json:"in"`
-	Out  []string  `json:"out"`
+	Kind data.Kind `json:"kind"` // tagging or classification
+	In   []string  `json:"in"`   // input tokens by id
+	Out  []string  `json:"out"`  // output tokens by id
 }
 
 // Checkpoint is a loaded, verified checkpoint.

@@ -34,13 +34,13 @@ type Config struct {
 	Val      string `json:"val,omitempty"`  // a TSV validation file; default: hold out a share of Data
 	Test     string `json:"test,omitempty"` // a TSV test file; default: hold out a share of Data
 	Symbols  int    `json:"vocab"`          // content symbols of a generated task
-	MinLen   int    `json:"min_len"`
+	MinLen   int    `json:"min_len"`        // shortest generated sequence
 	// Len is the longest sequence the model takes. For a data file, 0 means
 	// the longest line of the data, validation and test files; a run
 	// records the resolved value.
 	Len          int `json:"len"`
-	ValExamples  int `json:"val_examples"`
-	TestExamples int `json:"test_examples"`
+	ValExamples  int `json:"val_examples"`  // generated validation examples
+	TestExamples int `json:"test_examples"` // generated test examples
 
 	// Model: which backbone and its settings (see Architecture), embedded
 	// so that its keys are top-level keys here.

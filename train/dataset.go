@@ -23,12 +23,12 @@ const (
 // Dataset is a run's data: vocabularies, the endless training stream and
 // the held-out validation and test sets.
 type Dataset struct {
-	Kind    data.Kind
-	In, Out *data.Vocab
-	Train   data.Source
-	Val     []data.Example
-	Test    []data.Example
-	MaxLen  int // longest sequence the model takes: the config's len, resolved
+	Kind    data.Kind      // tagging or classification
+	In, Out *data.Vocab    // the input and output vocabularies
+	Train   data.Source    // the endless, resumable training stream
+	Val     []data.Example // held-out validation examples
+	Test    []data.Example // held-out test examples
+	MaxLen  int            // longest sequence the model takes: the config's len, resolved
 	// Bucketed says Train serves batches of similar lengths, each to be
 	// padded only to its own longest example's bucket (see bucketLen).
 	Bucketed bool
@@ -42,10 +42,10 @@ type Dataset struct {
 
 // FileStamp identifies the contents of one data file.
 type FileStamp struct {
-	Role   string `json:"role"` // data, val or test
-	Path   string `json:"path"` // absolute, as read
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	Role   string `json:"role"`   // data, val or test
+	Path   string `json:"path"`   // absolute, as read
+	Size   int64  `json:"size"`   // bytes
+	SHA256 string `json:"sha256"` // hex digest of the contents
 }
 
 // NewDataset makes the data a config describes. Generated tasks draw

@@ -19,7 +19,7 @@ type Metrics struct {
 	Loss             float64    `json:"loss"`              // mean cross-entropy per counted target
 	TokenAccuracy    float64    `json:"token_accuracy"`    // share of counted targets predicted right
 	SequenceAccuracy float64    `json:"sequence_accuracy"` // share of examples with every counted target right
-	Examples         int        `json:"examples"`
+	Examples         int        `json:"examples"`          // examples evaluated
 	Targets          int        `json:"targets"`           // counted targets
 	PositionAccuracy ByPosition `json:"position_accuracy"` // token accuracy at each position (tagging), up to the last position counted
 }

@@ -30,8 +30,8 @@ func BestToken(logits []float64) int {
 
 // InputError is Predict's error about one of its inputs.
 type InputError struct {
-	Input int // index of the input in the list given
-	Err   error
+	Input int   // index of the input in the list given
+	Err   error // what is wrong with it
 }
 
 // Error names the input by its index and says what is wrong with it.

@@ -52,18 +52,18 @@ const (
 
 // ProbeHeader describes a probes file's records.
 type ProbeHeader struct {
-	Format   string         `json:"format"` // ProbeFormat
-	Version  int            `json:"version"`
-	Kind     string         `json:"kind"` // ProbeAttention or ProbeSaliency
-	Layers   int            `json:"layers"`
-	Heads    int            `json:"heads"`
-	Examples []ProbeExample `json:"examples"`
+	Format   string         `json:"format"`   // ProbeFormat
+	Version  int            `json:"version"`  // of the format; 1
+	Kind     string         `json:"kind"`     // ProbeAttention or ProbeSaliency
+	Layers   int            `json:"layers"`   // layers recorded
+	Heads    int            `json:"heads"`    // heads per layer
+	Examples []ProbeExample `json:"examples"` // the probe set, recorded in this order
 }
 
 // ProbeExample is one example of the probe set, as vocabulary ids.
 type ProbeExample struct {
-	Input  []int `json:"input"`
-	Target []int `json:"target"`
+	Input  []int `json:"input"`  // input ids
+	Target []int `json:"target"` // target ids
 }
 
 // RecordSize is the size in bytes of one record after the header.
@@ -77,7 +77,7 @@ func (h ProbeHeader) RecordSize() int {
 
 // ProbeRecord is the probe set's weights at one validation.
 type ProbeRecord struct {
-	Step                                  int
+	Step                                  int     // the training step of the validation
 	Loss, TokenAccuracy, SequenceAccuracy float32 // validation metrics at Step
 	// Weights holds the quantised weights in the file's order: example,
 	// layer, head, query, key; a byte b is the weight b/255.
@@ -86,8 +86,8 @@ type ProbeRecord struct {
 
 // ProbeHistory is a run's probes file read back.
 type ProbeHistory struct {
-	Header  ProbeHeader
-	Records []ProbeRecord
+	Header  ProbeHeader   // what the records hold
+	Records []ProbeRecord // one per validation, in step order
 }
 
 // ReadProbes reads dir's probes file. A run made before runs recorded
