@@ -101,12 +101,8 @@ func (l *GRU) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, error) {
 	if ks := keep.Shape(); len(ks) != 2 || ks[0] != s[0] || ks[1] != s[1] {
 		return nil, wrap(fmt.Errorf("mask %v, want [%d,%d]", ks, s[0], s[1]))
 	}
-	keep3, err := nn.Reshape(keep, s[0], s[1], 1) // [B,T,1]
-	if err != nil {
-		return nil, wrap(err)
-	}
 	y, err := stack(g, l.name, len(l.Layers), l.cfg.Dropout, x, func(k int, x *G.Node) (*G.Node, error) {
-		return l.layer(g, l.Layers[k], x, keep3)
+		return l.layer(g, l.Layers[k], x, keep)
 	})
 	if err != nil {
 		return nil, wrap(err)
@@ -114,8 +110,8 @@ func (l *GRU) Forward(g *nn.Graph, x, keep *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
-// layer runs one layer: x [B, T, I], keep3 [B, T, 1] → [B, T, H].
-func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep3 *G.Node) (*G.Node, error) {
+// layer runs one layer: x [B, T, I], keep [B, T] → [B, T, H].
+func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep *G.Node) (*G.Node, error) {
 	w, err := p.bind(g) // W_ih, W_hh, b_ih, b_hh
 	if err != nil {
 		return nil, err
@@ -191,10 +187,7 @@ func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep3 *G.Node) (*G.Node, error)
 		if err != nil {
 			return nil, err
 		}
-		kt, err := nn.Slice(keep3, 1, t, t+1) // [B,1,1]: no gradient, so a slice of the whole costs nothing backward
-		if err == nil {
-			kt, err = nn.Reshape(kt, b, 1)
-		}
+		kt, err := nn.Slice(keep, 1, t, t+1) // [B,1]: no gradient, so a slice of the whole costs nothing backward
 		if err != nil {
 			return nil, err
 		}
@@ -206,15 +199,15 @@ func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep3 *G.Node) (*G.Node, error)
 		if err != nil {
 			return nil, err
 		}
-		y, err := nn.Times(hp, kt) // zero at padding
-		if err == nil {
-			ys[t], err = nn.Reshape(y, b, 1, h)
-		}
-		if err != nil {
+		if ys[t], err = nn.Times(hp, kt); err != nil { // [B,H], zero at padding
 			return nil, err
 		}
 	}
-	return nn.Concat(1, ys...) // [B,T,H]
+	y, err := nn.Concat(1, ys...) // [B,T·H]
+	if err != nil {
+		return nil, err
+	}
+	return nn.Reshape(y, b, n, h) // [B,T,H]
 }
 
 func sigmoidOfSum(a, b *G.Node) (*G.Node, error) {

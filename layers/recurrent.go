@@ -100,36 +100,39 @@ func stack(g *nn.Graph, name string, n int, dropout float64, x *G.Node, layer fu
 // would cost T gradients of [B, T, W] each, O(T²). splitSteps halves
 // instead — x into two halves, each half into two, down to single steps —
 // so that every node is sliced twice and the gradients of one level of
-// halving sum to three times x's size: O(T log T) in all.
+// halving sum to three times x's size: O(T log T) in all. It works on x
+// as [B, T·W], where a run of steps is a run of columns and a step comes
+// out [B, W] with no reshape.
 func splitSteps(x *G.Node) ([]*G.Node, error) {
 	s := x.Shape()
-	b, w := s[0], s[2]
-	steps := make([]*G.Node, 0, s[1])
-	var split func(x *G.Node) error
-	split = func(x *G.Node) error {
-		n := x.Shape()[1]
-		if n == 1 {
-			step, err := nn.Reshape(x, b, w)
-			if err != nil {
-				return err
-			}
-			steps = append(steps, step)
+	b, n, w := s[0], s[1], s[2]
+	flat, err := nn.Reshape(x, b, n*w) // [B, T·W]
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]*G.Node, n)
+	// split fills steps[lo:hi] from x, which holds those steps: [B, (hi−lo)·W].
+	var split func(x *G.Node, lo, hi int) error
+	split = func(x *G.Node, lo, hi int) error {
+		if hi-lo == 1 {
+			steps[lo] = x
 			return nil
 		}
-		left, err := nn.Slice(x, 1, 0, n/2)
+		mid := (lo + hi) / 2
+		left, err := nn.Slice(x, 1, 0, (mid-lo)*w)
 		if err != nil {
 			return err
 		}
-		right, err := nn.Slice(x, 1, n/2, n)
+		right, err := nn.Slice(x, 1, (mid-lo)*w, (hi-lo)*w)
 		if err != nil {
 			return err
 		}
-		if err := split(left); err != nil {
+		if err := split(left, lo, mid); err != nil {
 			return err
 		}
-		return split(right)
+		return split(right, mid, hi)
 	}
-	if err := split(x); err != nil {
+	if err := split(flat, 0, n); err != nil {
 		return nil, err
 	}
 	return steps, nil
