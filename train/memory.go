@@ -181,6 +181,11 @@ func graphSize(mc ModelConfig, b, t int, kind GraphKind) (nn.GraphSize, error) {
 		return nn.GraphSize{}, err
 	}
 	_, loss, outputs, err := m.trace(g, b, t, kind, nil)
+	if errors.Is(err, ErrNoAttention) {
+		// No weights to read back: sized as what it is, an evaluation
+		// graph; building it for weights says so (ErrNoAttention).
+		return graphSize(mc, b, t, Evaluation)
+	}
 	if err != nil {
 		return nn.GraphSize{}, err
 	}
