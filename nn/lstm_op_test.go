@@ -109,14 +109,7 @@ func TestLSTMOpForward(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					prog, err := Compile(g, nil, false, y)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer prog.Close()
-					if err := prog.Run(); err != nil {
-						t.Fatal(err)
-					}
+					prog := runOnce(t, g, nil, false, y)
 					got := ToFloat64s(prog.Output(0))
 					tol := 1e-14
 					if dt == tensor.Float32 {

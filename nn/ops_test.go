@@ -33,6 +33,21 @@ func randParam(t *testing.T, rng *rand.Rand, name string, shape ...int) *Param {
 	return p
 }
 
+// runOnce compiles g as Compile does and runs the program once; the test
+// closes it when it ends.
+func runOnce(t testing.TB, g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) *Program {
+	t.Helper()
+	prog, err := Compile(g, loss, withGrads, outputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return prog
+}
+
 // setInput fills an input tensor from vals.
 func setInput(t *testing.T, g *Graph, name string, vals []float64, shape ...int) *G.Node {
 	t.Helper()
@@ -157,14 +172,7 @@ func TestMaskedSoftmaxFullyMasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := Compile(g, loss, true, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prog.Close()
-	if err := prog.Run(); err != nil {
-		t.Fatal(err)
-	}
+	prog := runOnce(t, g, loss, true, w)
 	ws := ToFloat64s(prog.Output(0))
 	for i, v := range ws[6:] { // the second batch row: all keys masked
 		if v != 0 {

@@ -29,14 +29,7 @@ func forward(t *testing.T, build func(g *Graph, in func(shape []int, v ...float6
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := Compile(g, nil, false, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prog.Close()
-	if err := prog.Run(); err != nil {
-		t.Fatal(err)
-	}
+	prog := runOnce(t, g, nil, false, y)
 	out := prog.Output(0)
 	return ToFloat64s(out), out.Shape()
 }

@@ -39,14 +39,7 @@ func runTwin(t *testing.T, build func(c *primCtx, o Ops) (*G.Node, error), compo
 	if !y.Shape().IsScalar() {
 		outs = append(outs, y)
 	}
-	prog, err := Compile(g, l, true, outs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prog.Close()
-	if err := prog.Run(); err != nil {
-		t.Fatal(err)
-	}
+	prog := runOnce(t, g, l, true, outs...)
 	if y.Shape().IsScalar() {
 		out = []float64{prog.Loss()}
 	} else {
