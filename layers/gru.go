@@ -43,10 +43,10 @@ type GRULayer = RecurrentWeights
 // sequences give PyTorch's outputs at every real position.
 //
 // It is written in nn's primitives only and has no backward code: its
-// gradient is their derivatives chained. The steps' inputs are split out
-// of the sequence by halving (splitSteps), so a GRU over T steps costs
-// O(T log T) in the backward pass where slicing each step out of the whole
-// would cost O(T²); the LSTM's fused scan is linear.
+// gradient is their derivatives chained. The steps' inputs come out of the
+// sequence through nn.Split, whose gradient costs O(T) where slicing each
+// step out of the whole would cost O(T²): a GRU's backward pass is linear
+// in T, as the LSTM's fused scan is.
 type GRU struct {
 	Layers []*GRULayer // one per layer, bottom first
 	cfg    GRUConfig
@@ -125,7 +125,7 @@ func (l *GRU) layer(g *nn.Graph, p *GRULayer, x, keep *G.Node) (*G.Node, error) 
 	if err != nil {
 		return nil, err
 	}
-	its, err := splitSteps(gi) // [B,3H] each
+	its, err := nn.Split(gi, 1) // [B,3H] each, with a gradient of linear cost
 	if err != nil {
 		return nil, err
 	}

@@ -56,14 +56,15 @@ func gruTrainingElems(t *testing.T, steps int) int {
 }
 
 // TestGRUBackwardCost: a GRU's training graph over 8 times the steps
-// holds at most 8·log₂64/log₂8 = 16 times the elements — O(T log T) —
-// where slicing each step out of the whole sequence made it O(T²): 25.9
-// times (measured before splitSteps; this test failed then).
+// holds at most 8.5 times the elements — O(T) — where slicing each step
+// out of the whole sequence made it O(T²): 25.9 times (measured before
+// nn.Split; this test failed then), and splitting the sequence by halving
+// O(T log T): 9.9 times (failed too).
 func TestGRUBackwardCost(t *testing.T) {
 	short, long := gruTrainingElems(t, 8), gruTrainingElems(t, 64)
 	ratio := float64(long) / float64(short)
 	t.Logf("elements of the training graph: %d at T=8, %d at T=64: ×%.2f", short, long, ratio)
-	if ratio > 16 {
-		t.Errorf("T=8 → 64 multiplies the training graph's elements by %.1f, want at most 16 (O(T log T))", ratio)
+	if ratio > 8.5 {
+		t.Errorf("T=8 → 64 multiplies the training graph's elements by %.2f, want at most 8.5 (O(T))", ratio)
 	}
 }

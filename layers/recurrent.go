@@ -13,8 +13,7 @@ import (
 
 // What the LSTM and the GRU share: their sizes' checks, their weights'
 // names, layout and initialisation (PyTorch's), their stacking with
-// dropout between layers, and (the GRU, written in primitives) the split
-// of a sequence into its steps.
+// dropout between layers.
 
 // validateRecurrent reports recurrent sizes that cannot be built.
 func validateRecurrent(input, hidden, layers int, dropout float64) error {
@@ -91,49 +90,4 @@ func stack(g *nn.Graph, name string, n int, dropout float64, x *G.Node, layer fu
 		}
 	}
 	return x, nil
-}
-
-// splitSteps returns x[:, t] [B, W] for each step t of x [B, T, W].
-//
-// A slice's gradient has the shape of what it slices, and a node's
-// gradients from its consumers are summed: T slices of one [B, T, W] node
-// would cost T gradients of [B, T, W] each, O(T²). splitSteps halves
-// instead — x into two halves, each half into two, down to single steps —
-// so that every node is sliced twice and the gradients of one level of
-// halving sum to three times x's size: O(T log T) in all. It works on x
-// as [B, T·W], where a run of steps is a run of columns and a step comes
-// out [B, W] with no reshape.
-func splitSteps(x *G.Node) ([]*G.Node, error) {
-	s := x.Shape()
-	b, n, w := s[0], s[1], s[2]
-	flat, err := nn.Reshape(x, b, n*w) // [B, T·W]
-	if err != nil {
-		return nil, err
-	}
-	steps := make([]*G.Node, n)
-	// split fills steps[lo:hi] from x, which holds those steps: [B, (hi−lo)·W].
-	var split func(x *G.Node, lo, hi int) error
-	split = func(x *G.Node, lo, hi int) error {
-		if hi-lo == 1 {
-			steps[lo] = x
-			return nil
-		}
-		mid := (lo + hi) / 2
-		left, err := nn.Slice(x, 1, 0, (mid-lo)*w)
-		if err != nil {
-			return err
-		}
-		right, err := nn.Slice(x, 1, (mid-lo)*w, (hi-lo)*w)
-		if err != nil {
-			return err
-		}
-		if err := split(left, lo, mid); err != nil {
-			return err
-		}
-		return split(right, mid, hi)
-	}
-	if err := split(flat, 0, n); err != nil {
-		return nil, err
-	}
-	return steps, nil
 }

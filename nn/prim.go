@@ -37,7 +37,7 @@ func primitiveNames() []string {
 		"Plus", "Minus", "Times", "Divide", "Neg", "Scale", "Shift",
 		"Exp", "Log", "Sqrt", "Rsqrt", "Tanh", "Sigmoid", "Erf", "Step", "ReLU", "GELU",
 		"Softmax", "LogSoftmax", "Sum", "Mean", "Max", "BroadcastTo",
-		"Reshape", "Permute", "Transpose", "Slice", "Concat",
+		"Reshape", "Permute", "Transpose", "Slice", "Split", "Concat",
 		"Where", "MaskedFill", "Gather", "OneHot", "Dropout",
 	}
 }

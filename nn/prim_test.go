@@ -194,6 +194,23 @@ func primCases() []primCase {
 	add("Transpose", "", func(c *primCtx) (*G.Node, error) { return Transpose(c.x(c.d(), 2, 3), -1, 0) })
 	add("Slice", "", func(c *primCtx) (*G.Node, error) { return Slice(c.x(c.d(), 5, c.d()), 1, 1, 4) },
 		func(c *primCtx) (*G.Node, error) { return Slice(c.x(3, c.d()), 0, 2, 3) })
+	add("Split", "", func(c *primCtx) (*G.Node, error) {
+		p, err := Split(c.x(c.d(), 4, c.d()), 1)
+		if err != nil {
+			return nil, err
+		}
+		pp, err := Times(p[0], p[3]) // a piece used twice, and pieces used once
+		if err != nil {
+			return nil, err
+		}
+		return Concat(0, pp, p[1], p[2], p[3])
+	}, func(c *primCtx) (*G.Node, error) {
+		p, err := Split(c.x(3, c.d()), 0)
+		if err != nil {
+			return nil, err
+		}
+		return Concat(0, p[2], p[0], p[1])
+	})
 	add("Concat", "", func(c *primCtx) (*G.Node, error) {
 		a, b := c.d(), c.d()
 		return Concat(1, c.x(a, 1, b), c.x(a, 3, b), c.x(a, 2, b))

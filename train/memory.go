@@ -67,8 +67,8 @@ const sizingLen = 64
 // past the first are alike), so graphs of one and two examples, and of
 // one and two layers, give the rest. Lengths past sizingLen of a graph
 // whose node count grows with the length are extrapolated from lengths
-// 16, 32 and 64 as a + b·T + c·T·log₂T, the shape of a recurrence that is
-// unrolled (b) and whose steps are split by halving (c, layers.GRU); a
+// 16, 32 and 64 as a + b·T + c·T·log₂T: a recurrence unrolled step by
+// step (b, layers.GRU), or one that splits its steps by halving (c); a
 // graph that cannot be built costs the most there is.
 func graphCost(mc ModelConfig, t int, training, weights bool) (fixed, perExample int64) {
 	kind := Evaluation
