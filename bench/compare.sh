@@ -75,22 +75,6 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/qkvbench" ./bench/cmd/qkvbench
 go build -o "$work/qkv-train" ./cmd/train
 
-# run NAME CMD...: appends "tokens/s rss_kb" to $work/NAME.
-run() {
-	local name=$1
-	shift
-	local out
-	out=$(/usr/bin/time -f 'RSS %M' "$@" 2>&1) || {
-		echo "$out" >&2
-		exit 1
-	}
-	local tps rss
-	tps=$(echo "$out" | sed -n 's/.*: \([0-9]*\) tokens\/s.*/\1/p' | tail -1)
-	rss=$(echo "$out" | sed -n 's/^RSS \([0-9]*\)$/\1/p' | tail -1)
-	echo "$tps $rss" >>"$work/$name"
-	echo "  $(echo "$out" | grep tokens/s)  [peak RSS $((rss / 1024)) MB]" >&2
-}
-
 # throughput DIR: tokens/s of a run's metrics.jsonl, every logging window
 # but the first: the steps of those windows over their time.
 throughput() {
@@ -120,6 +104,17 @@ timed() {
 	}
 	echo "$out" | sed -n 's/^RSS \([0-9]*\)$/\1/p' | tail -1 >>"$work/$name.rss"
 	echo "$out" >"$work/$name.out"
+}
+
+# run NAME CMD...: runs CMD timed and appends "tokens/s rss_kb" to $work/NAME.
+run() {
+	local name=$1
+	timed "$@"
+	local tps rss
+	tps=$(sed -n 's/.*: \([0-9]*\) tokens\/s.*/\1/p' "$work/$name.out" | tail -1)
+	rss=$(tail -1 "$work/$name.rss")
+	echo "$tps $rss" >>"$work/$name"
+	echo "  $(grep tokens/s "$work/$name.out")  [peak RSS $((rss / 1024)) MB]" >&2
 }
 
 # cli runs the command-line mode (see the top of the file).
