@@ -68,7 +68,7 @@ func Gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 		return
 	}
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	im := implFor[T]()
+	im := implFor[T](n)
 	if k <= 0 {
 		if !acc {
 			for i := 0; i < m; i++ {
@@ -98,7 +98,7 @@ func Linear[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ld
 	if len(bias) < n {
 		panic("gemm: bias is shorter than n")
 	}
-	im := implFor[T]()
+	im := implFor[T](n)
 	p := Args[T]{TransA: transA, TransB: transB, M: m, N: n, K: k, A: a, LDA: lda, B: b, LDB: ldb, C: c, LDC: ldc, Bias: bias[:n], ReLU: relu}
 	if k <= 0 {
 		for i := 0; i < m; i++ {
@@ -143,7 +143,8 @@ func Batch[T Float](count int, at func(i int) Args[T]) {
 	if count <= 0 {
 		return
 	}
-	im := implFor[T]()
+	first := at(0)
+	im := implFor[T](first.N) // the products of a batch are alike
 	run := func(lo, hi int) {
 		buf := im.buffers()
 		defer im.pool.Put(buf)
@@ -164,7 +165,6 @@ func Batch[T Float](count int, at func(i int) Args[T]) {
 			im.serialWith(buf, &p)
 		}
 	}
-	first := at(0)
 	if threads < 2 || count < 2 || count*first.M*first.N*max(first.K, 1) < minParallel {
 		run(0, count)
 		return
@@ -533,6 +533,12 @@ type kernelSet struct {
 	name string
 	f32  *impl[float32]
 	f64  *impl[float64]
+	// narrow, if not nil, is a set of narrower tiles for products no wider
+	// than its own tile (n ≤ its NR), which would leave half of each of
+	// this set's tiles empty: the small models' per-head products with
+	// d_k = 16 run twice as fast on AVX2's 16-wide tiles as on AVX-512's
+	// 32-wide ones. It must give the same bits (TestAsmKernelsAgree).
+	narrow *kernelSet
 }
 
 // portable is the Go kernel, with the AVX2 kernels' blocking: the fallback
@@ -551,12 +557,23 @@ var kernelSets = append(asmKernelSets(), portable)
 // chooses another.
 var active = &kernelSets[0]
 
-func implFor[T Float]() *impl[T] {
+// implFor returns the kernels for products n columns wide.
+func implFor[T Float](n int) *impl[T] {
+	im := pick[T](active)
+	if active.narrow != nil {
+		if nim := pick[T](active.narrow); n <= nim.nr {
+			return nim
+		}
+	}
+	return im
+}
+
+func pick[T Float](ks *kernelSet) *impl[T] {
 	var z T
 	if _, ok := any(z).(float32); ok {
-		return any(active.f32).(*impl[T])
+		return any(ks.f32).(*impl[T])
 	}
-	return any(active.f64).(*impl[T])
+	return any(ks.f64).(*impl[T])
 }
 
 // Accelerated reports whether the assembly micro-kernels are in use.

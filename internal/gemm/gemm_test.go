@@ -336,3 +336,28 @@ func agree[T Float](t *testing.T, rng *rand.Rand, p problem, sets []kernelSet) {
 		}
 	}
 }
+
+// TestNarrowProducts: a set with narrower tiles beside it hands them the
+// products no wider than those tiles, and keeps the wider ones.
+func TestNarrowProducts(t *testing.T) {
+	for i := range kernelSets {
+		ks := &kernelSets[i]
+		if ks.narrow == nil {
+			continue
+		}
+		defer useKernels(ks)()
+		n32, n64 := ks.narrow.f32.nr, ks.narrow.f64.nr
+		if got := implFor[float32](n32); got != ks.narrow.f32 {
+			t.Errorf("%s: float32 n=%d: tiles %d wide, want the narrow set's %d", ks.name, n32, got.nr, n32)
+		}
+		if got := implFor[float32](n32 + 1); got != ks.f32 {
+			t.Errorf("%s: float32 n=%d: tiles %d wide, want %d", ks.name, n32+1, got.nr, ks.f32.nr)
+		}
+		if got := implFor[float64](n64); got != ks.narrow.f64 {
+			t.Errorf("%s: float64 n=%d: tiles %d wide, want the narrow set's %d", ks.name, n64, got.nr, n64)
+		}
+		if got := implFor[float64](n64 + 1); got != ks.f64 {
+			t.Errorf("%s: float64 n=%d: tiles %d wide, want %d", ks.name, n64+1, got.nr, ks.f64.nr)
+		}
+	}
+}

@@ -46,21 +46,26 @@ func wrap[T Float](kern asmKernel[T], nr int) kernelFunc[T] {
 // then AVX2 with FMA.
 func asmKernelSets() []kernelSet {
 	var sets []kernelSet
+	var avx2 *kernelSet
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		avx2 = &kernelSet{
+			name: "avx2",
+			f32:  &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, kern: wrap(kernel6x16F32, 16)},
+			f64:  &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048, kern: wrap(kernel6x8F64, 8)},
+		}
+	}
 	if cpu.X86.HasAVX512F {
 		// A 6×32 tile row is two Z registers; a kc×32 float32 B sliver of
 		// kc 256 is 32 KiB, which stays in a 48 KiB L1 beside the A sliver.
 		sets = append(sets, kernelSet{
-			name: "avx512",
-			f32:  &impl[float32]{mr: 6, nr: 32, mc: 144, kc: 256, nc: 3072, kern: wrap(kernel6x32F32, 32)},
-			f64:  &impl[float64]{mr: 6, nr: 16, mc: 96, kc: 256, nc: 2048, kern: wrap(kernel6x16F64, 16)},
+			name:   "avx512",
+			f32:    &impl[float32]{mr: 6, nr: 32, mc: 144, kc: 256, nc: 3072, kern: wrap(kernel6x32F32, 32)},
+			f64:    &impl[float64]{mr: 6, nr: 16, mc: 96, kc: 256, nc: 2048, kern: wrap(kernel6x16F64, 16)},
+			narrow: avx2,
 		})
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		sets = append(sets, kernelSet{
-			name: "avx2",
-			f32:  &impl[float32]{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, kern: wrap(kernel6x16F32, 16)},
-			f64:  &impl[float64]{mr: 6, nr: 8, mc: 96, kc: 256, nc: 2048, kern: wrap(kernel6x8F64, 8)},
-		})
+	if avx2 != nil {
+		sets = append(sets, *avx2)
 	}
 	return sets
 }
