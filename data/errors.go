@@ -13,4 +13,7 @@ var (
 	// ErrTooFewExamples is wrapped by Split when a file has too few distinct
 	// inputs to give every set at least one.
 	ErrTooFewExamples = errors.New("too few examples")
+	// ErrTooLarge is wrapped by ReadFileContext when a file holds more
+	// bytes than the caller's limit.
+	ErrTooLarge = errors.New("too large")
 )

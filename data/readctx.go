@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -18,10 +19,11 @@ const readChunk = 1 << 20
 // goroutine, which, if ctx is done first, is left to close what it opens;
 // a pipe's pending read is woken by a deadline; a regular file is read a
 // chunk at a time. A stopped read returns ctx's cause.
-func ReadFileContext(ctx context.Context, path string) ([]byte, error) {
-	if ctx.Done() == nil { // never cancelled: no goroutine needed
-		return os.ReadFile(path)
-	}
+//
+// A file of more than limit bytes (0: no limit) is an error wrapping
+// ErrTooLarge: a regular file's size is checked before anything is read, a
+// pipe's or a device's (/dev/zero never ends) as it is read.
+func ReadFileContext(ctx context.Context, path string, limit int64) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
@@ -54,11 +56,20 @@ func ReadFileContext(ctx context.Context, path string) ([]byte, error) {
 	// past wakes; a regular file takes no deadline (and needs none).
 	wake := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
 	defer wake()
+	tooLarge := func() error {
+		return fmt.Errorf("%s holds more than %d bytes: %w", path, limit, ErrTooLarge)
+	}
 	var b []byte
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if limit > 0 && fi.Size() > limit {
+			return nil, tooLarge()
+		}
 		b = make([]byte, 0, fi.Size()+1)
 	}
 	for {
+		if limit > 0 && int64(len(b)) > limit {
+			return nil, tooLarge()
+		}
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}

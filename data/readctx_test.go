@@ -27,7 +27,7 @@ func TestReadFileContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if b, err := ReadFileContext(ctx, file); err != nil || !bytes.Equal(b, big) {
+	if b, err := ReadFileContext(ctx, file, 0); err != nil || !bytes.Equal(b, big) {
 		t.Fatalf("ReadFileContext(%d bytes) = %d bytes, %v", len(big), len(b), err)
 	}
 
@@ -39,7 +39,7 @@ func TestReadFileContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			_, err := ReadFileContext(ctx, fifo)
+			_, err := ReadFileContext(ctx, fifo, 0)
 			done <- err
 		}()
 		if writer {
@@ -79,4 +79,32 @@ func readerWaits() bool {
 		}
 	}
 	return false
+}
+
+// TestReadFileContextLimit tests the limit on both sides: a regular file
+// of limit bytes reads, one byte more is refused before reading; a device
+// that never ends (/dev/zero), read before without bound until memory ran
+// out, is refused once it passes the limit.
+func TestReadFileContextLimit(t *testing.T) {
+	const limit = 3*readChunk + 17
+	path := filepath.Join(t.TempDir(), "f")
+	ctx := context.Background()
+	for _, size := range []int{limit, limit + 1} {
+		if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := ReadFileContext(ctx, path, limit)
+		if size <= limit && (err != nil || len(b) != size) {
+			t.Errorf("%d bytes under a limit of %d: %d bytes, %v", size, limit, len(b), err)
+		}
+		if size > limit && !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%d bytes under a limit of %d: %v, want ErrTooLarge", size, limit, err)
+		}
+	}
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	if _, err := ReadFileContext(ctx, "/dev/zero", limit); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("/dev/zero under a limit of %d: %v, want ErrTooLarge", limit, err)
+	}
 }

@@ -2,13 +2,13 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -395,7 +395,21 @@ type ConfigFile struct {
 
 // OpenConfigFile reads the config file at path.
 func OpenConfigFile(path string) (*ConfigFile, error) {
-	b, err := os.ReadFile(path)
+	return OpenConfigFileContext(context.Background(), path)
+}
+
+// maxConfigFile bounds a config file: a run's config.json takes about a
+// kilobyte.
+const maxConfigFile = 1 << 20
+
+// OpenConfigFileContext is OpenConfigFile stopped by ctx: a FIFO that no
+// one writes (-config <(…) that never comes) waits only until ctx is
+// done, and the error wraps ctx's cause. A file over a MiB is refused.
+func OpenConfigFileContext(ctx context.Context, path string) (*ConfigFile, error) {
+	b, err := data.ReadFileContext(ctx, path, maxConfigFile)
+	if errors.Is(err, data.ErrTooLarge) {
+		return nil, fmt.Errorf("train: config %s: larger than %d KiB; a run's config.json takes about one", path, maxConfigFile>>10)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("train: config: %w", err)
 	}

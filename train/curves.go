@@ -106,7 +106,7 @@ func CurvesPNG(runDir string) ([]byte, error) {
 // ctx's cause.
 func CurvesPNGContext(ctx context.Context, runDir string) ([]byte, error) {
 	metricsPath := filepath.Join(runDir, fileMetrics)
-	raw, err := data.ReadFileContext(ctx, metricsPath)
+	raw, err := data.ReadFileContext(ctx, metricsPath, DataFileLimit())
 	if err != nil {
 		return nil, fmt.Errorf("train: curves: %w", err)
 	}

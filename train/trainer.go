@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -146,14 +147,14 @@ func (t *Trainer) InitFrom(path string) error {
 	if ctx == nil { // a Trainer of Fit's
 		ctx = context.Background()
 	}
-	b, err := data.ReadFileContext(ctx, path)
+	b, err := data.ReadFileContext(ctx, path, availableOr(math.MaxInt64)/2)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: reading stopped: %w", path, err)
 		}
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	vb, err := os.ReadFile(filepath.Join(filepath.Dir(path), fileVocab))
+	vb, err := readRegular(filepath.Join(filepath.Dir(path), fileVocab))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Weights without their vocabulary would be taken whatever tokens
 		// they were trained on, as long as the shapes fit.

@@ -390,7 +390,7 @@ func evaluate(ctx context.Context, ev *train.Evaluator, ck *train.Checkpoint, in
 	var err error
 	switch {
 	case o.data != "":
-		b, err := data.ReadFileContext(ctx, o.data)
+		b, err := data.ReadFileContext(ctx, o.data, train.DataFileLimit())
 		if err != nil {
 			if ctx.Err() != nil {
 				return err
@@ -519,7 +519,7 @@ func predictFile(ctx context.Context, ev *train.Evaluator, in, out *data.Vocab, 
 		name = "stdin"
 		b, err = readAllContext(ctx, stdin)
 	} else {
-		b, err = data.ReadFileContext(ctx, path)
+		b, err = data.ReadFileContext(ctx, path, train.DataFileLimit())
 	}
 	if err != nil {
 		if ctx.Err() != nil {

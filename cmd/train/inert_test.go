@@ -53,7 +53,7 @@ func TestInertSettingsRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"-out", out}, c.args...)
 			if c.want == "" {
-				cfg, opts, g, err := parse(args, io.Discard)
+				cfg, opts, g, err := parse(context.Background(), args, io.Discard)
 				if err == nil {
 					err = inert(cfg, g, opts)
 				}

@@ -214,7 +214,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			err = cause
 		}
 	}()
-	cfg, opts, g, err := parse(args, stderr)
+	cfg, opts, g, err := parse(ctx, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func inert(cfg train.Config, g given, opts options) error {
 
 // parse reads the flags: preset of the task, then the -config file, then
 // flags given on the command line, each overriding the one before.
-func parse(args []string, stderr io.Writer) (train.Config, options, given, error) {
+func parse(ctx context.Context, args []string, stderr io.Writer) (train.Config, options, given, error) {
 	var opts options
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	scratch := train.Default()
@@ -373,7 +373,7 @@ func parse(args []string, stderr io.Writer) (train.Config, options, given, error
 	// The task decides the preset: from the flag, else the config file.
 	var file train.Config
 	if opts.config != "" {
-		if opts.file, err = train.OpenConfigFile(opts.config); err != nil {
+		if opts.file, err = train.OpenConfigFileContext(ctx, opts.config); err != nil {
 			return train.Config{}, opts, given{}, usageError{err}
 		}
 		if err := opts.file.Overlay(&file); err != nil {

@@ -843,7 +843,7 @@ func TestConfigFile(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, _, err := parse(tt.args, io.Discard)
+			c, _, _, err := parse(context.Background(), tt.args, io.Discard)
 			if err != nil {
 				t.Fatalf("parse(%q): %v", tt.args, err)
 			}
@@ -910,7 +910,7 @@ func TestNewRunDir(t *testing.T) {
 	taken("data-1")
 	taken("data-1-2")
 	taken("other-2")
-	cfg, _, _, err := parse(tiny(), io.Discard)
+	cfg, _, _, err := parse(context.Background(), tiny(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -947,7 +947,7 @@ func TestInitFrom(t *testing.T) {
 	weights := filepath.Join(src, "step-00000010", "model.safetensors")
 
 	// In-process: every parameter equals the checkpoint's.
-	cfg, _, _, err := parse(tiny("-out", filepath.Join(work, "unused")), io.Discard)
+	cfg, _, _, err := parse(context.Background(), tiny("-out", filepath.Join(work, "unused")), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,3 +119,32 @@ func TestSignalAfterRunDirMade(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalReadingConfig: -config naming a FIFO that no one writes (a
+// -config <(…) whose command never writes) blocks before anything else.
+// Once setup watched its context instead of a timer, the config file was
+// read without it, and a signal there was ignored for good; it stops the
+// run with the signal's status now.
+func TestSignalReadingConfig(t *testing.T) {
+	if _, err := os.Stat("/proc/self/wchan"); err != nil {
+		t.Skip("needs /proc to see the process wait in open(2)")
+	}
+	work := t.TempDir()
+	fifo := filepath.Join(work, "config.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startTrain(t, work, tiny("-config", fifo, "-out", filepath.Join(work, "run"))...)
+	for !inFIFOOpen(p.cmd.Process.Pid) {
+		if p.exited() {
+			t.Fatalf("exited before opening the FIFO: %s", p.stderr)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.wait(t, time.Minute); st.ExitCode() != exitTerminated {
+		t.Errorf("SIGTERM while reading -config: exit %d, stderr %q; want %d", st.ExitCode(), p.stderr, exitTerminated)
+	}
+}
