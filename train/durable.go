@@ -15,7 +15,7 @@ import (
 // that a crash at any instant leaves either the old contents or the new.
 // Errors name path, never the temporary file the caller did not choose.
 func writeDurable(path string, b []byte) error {
-	if err := renameio.WriteFile(path, b, 0o644); err != nil {
+	if err := renameio.WriteFile(path, b, 0o644, beside(path)); err != nil {
 		var le *os.LinkError
 		if errors.As(err, &le) {
 			err = le.Err
@@ -28,6 +28,14 @@ func writeDurable(path string, b []byte) error {
 	}
 	return syncDir(filepath.Dir(path))
 }
+
+// beside puts renameio's temporary file in path's directory. Left to
+// itself, renameio probes the system's temporary directory with a file
+// there and one beside path, and writes there when a rename across works:
+// a process killed mid-write then left its temporary file in /tmp, outside
+// anything qkv owns or cleans (dozens had piled up there from killed
+// runs), and every write cost two probe files.
+func beside(path string) renameio.Option { return renameio.WithTempDir(filepath.Dir(path)) }
 
 // syncDir fsyncs a directory so that renames and creations in it persist.
 func syncDir(dir string) error {
@@ -68,7 +76,7 @@ func WriteOutput(path string, b []byte) error {
 		if li, lerr := os.Lstat(path); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
 			return fail(errors.New("a symbolic link to a missing file"))
 		}
-		if err := renameio.WriteFile(path, b, 0o644); err != nil {
+		if err := renameio.WriteFile(path, b, 0o644, beside(path)); err != nil {
 			return fail(err)
 		}
 		return nil
@@ -81,7 +89,7 @@ func WriteOutput(path string, b []byte) error {
 		if err != nil {
 			return fail(err)
 		}
-		if err := renameio.WriteFile(target, b, 0o644, renameio.WithExistingPermissions()); err != nil {
+		if err := renameio.WriteFile(target, b, 0o644, beside(target), renameio.WithExistingPermissions()); err != nil {
 			return fail(err)
 		}
 		return nil
