@@ -281,6 +281,9 @@ func jsonError(err error) error {
 // wantOf describes the JSON values a Config field of type t takes.
 func wantOf(t reflect.Type) string {
 	if t.Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		if t == reflect.TypeFor[Arch]() {
+			return "a string: " + archNames() // the registered backbones
+		}
 		if names, ok := choices[t]; ok {
 			return "a string: " + names
 		}
@@ -305,10 +308,10 @@ func wantOf(t reflect.Type) string {
 // messages about a value of the wrong JSON type.
 var choices = map[reflect.Type]string{
 	reflect.TypeFor[layers.Activation]():    "relu or gelu",
-	reflect.TypeFor[layers.Positional]():    "sinusoidal, learned or none",
+	reflect.TypeFor[layers.Positional]():    "sinusoidal, learned, rotary or none",
 	reflect.TypeFor[layers.NormPlacement](): "post or pre",
+	reflect.TypeFor[layers.Mask]():          "padding or causal",
 	reflect.TypeFor[Dtype]():                "float32 or float64",
-	reflect.TypeFor[Arch]():                 "transformer or lstm",
 }
 
 // checkKeys reports what encoding/json would let pass silently: keys that

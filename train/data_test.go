@@ -26,6 +26,8 @@ func TestDecodeConfigStrict(t *testing.T) {
 		{"trailing comma", `{"d_model": 8,}`, `invalid JSON after byte 14`},
 		{"number for a choice", `{"activation": 3}`, `key "activation": got number, want a string: relu or gelu`},
 		{"bool for a choice", `{"norm": true}`, `key "norm": got bool, want a string: post or pre`},
+		{"number for the model", `{"model": 3}`, `key "model": got number, want a string: transformer, gru, lstm or toy`}, // toy: toy_backbone_test.go
+		{"number for the mask", `{"mask": 1}`, `key "mask": got number, want a string: padding or causal`},
 		{"string for a size", `{"heads": "4"}`, `key "heads": got string, want a whole number`},
 		{"fraction for a size", `{"heads": 4.5}`, `key "heads": got number 4.5, want a whole number`},
 		{"negative seed", `{"seed": -1}`, `key "seed": got number -1, want a whole number from 0`},
