@@ -55,3 +55,18 @@ func TestCheckpointFileNotRegular(t *testing.T) {
 		}
 	}
 }
+
+// TestInitFromBounded: -init-from reads no more than the model's weights
+// can take (in float64, with room for the header): /dev/zero, read
+// before up to half the machine's memory, is refused once it passes.
+func TestInitFromBounded(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	tr := mustNew(t, tinyConfig(t, "copy"))
+	defer tr.Close()
+	err := tr.InitFrom("/dev/zero")
+	if err == nil || !strings.Contains(err.Error(), "larger than the") {
+		t.Errorf("InitFrom(/dev/zero) = %v, want a refusal naming the model's size", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -147,7 +146,13 @@ func (t *Trainer) InitFrom(path string) error {
 	if ctx == nil { // a Trainer of Fit's
 		ctx = context.Background()
 	}
-	b, err := data.ReadFileContext(ctx, path, availableOr(math.MaxInt64)/2)
+	// The model's weights in float64, and room for the header: anything
+	// larger (a -init-from /dev/zero, which never ends) is not this model's.
+	limit := int64(t.model.NumParams())*8 + 1<<20
+	b, err := data.ReadFileContext(ctx, path, limit)
+	if errors.Is(err, data.ErrTooLarge) {
+		return fmt.Errorf("%s: larger than the %d bytes this model's weights take, even in float64", path, limit)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: reading stopped: %w", path, err)
