@@ -109,7 +109,7 @@ func newTrainer(ctx context.Context, cfg Config) (*Trainer, error) {
 	if err := checkTrainingMemory(mc, cfg.Batch, cfg.Data != ""); err != nil {
 		return nil, err
 	}
-	model, err := NewModel(mc, rand.New(rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamInit))))
+	model, err := newModelContext(ctx, mc, rand.New(rand.NewPCG(cfg.Seed, seedFor(cfg.Seed, streamInit))))
 	if err != nil {
 		return nil, err
 	}
@@ -194,3 +194,33 @@ func (t *Trainer) Close() { t.lock.release() }
 // Notes returns what a user should hear about the run's data: held-out
 // sizes, inputs shared with training, unknown tokens.
 func (t *Trainer) Notes() []string { return t.ds.Notes }
+
+// newModelContext is NewModel stopped by ctx. Drawing a large model's
+// initial weights takes seconds (38 M parameters: about 3 s on a loaded
+// machine) in one piece that looks at nothing, so it runs on a goroutine
+// of its own; if ctx is done first, its model is left to the collector
+// (it shares nothing: the generator is the caller's and used by nothing
+// else) and ctx's cause is returned.
+func newModelContext(ctx context.Context, mc ModelConfig, rng *rand.Rand) (*Model, error) {
+	if ctx.Done() == nil {
+		return NewModel(mc, rng)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("train: initialising the model: stopped: %w", context.Cause(ctx))
+	}
+	type built struct {
+		m   *Model
+		err error
+	}
+	ch := make(chan built, 1)
+	go func() {
+		m, err := NewModel(mc, rng)
+		ch <- built{m, err}
+	}()
+	select {
+	case b := <-ch:
+		return b.m, b.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("train: initialising the model: stopped: %w", context.Cause(ctx))
+	}
+}
