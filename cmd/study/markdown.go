@@ -36,7 +36,11 @@ func markdown(r *Results) string {
 
 	f("# Why attention: the study\n\n")
 	f("A transformer encoder and a bidirectional LSTM, at matched parameter counts, trained with the same loop and data, on the tasks that test the claims made for attention over recurrence. ")
-	f("Scale `%s`, seed %d, %d cores, %d training runs at a time, %.0f s in all. Written by `go run ./cmd/study", r.Scale, r.Seed, r.Cores, r.Workers, r.WallSeconds)
+	runs := "runs"
+	if r.Workers == 1 {
+		runs = "run"
+	}
+	f("Scale `%s`, seed %d, %d cores, %d training %s at a time, %.0f s in all. Written by `go run ./cmd/study", r.Scale, r.Seed, r.Cores, r.Workers, runs, r.WallSeconds)
 	if r.Scale == "quick" {
 		f(" -quick")
 	}
@@ -217,8 +221,17 @@ func edgeNote(t Tuning) string {
 // scales themselves.
 func quickCuts() string {
 	q, f := quick, full
-	return fmt.Sprintf("**This is `-quick`**, a smaller run of the same experiments and report; the full study is `go run ./cmd/study`. -quick cuts: lag distances %v (full: %v) at %d steps (full: %d); reverse and recall %d steps (%d); running parity %d steps (%d), tested at lengths %v (%v); copy %d steps (%d); %d seeds per final configuration (%d); learning rates not extended beyond the grid's edges (the full study extends them); the cross-check trains one seed at the rate PyTorch's sweep chose (the full study sweeps and seeds it as every task); held-out sets of %d validation and %d test examples (%d and %d), %d probed examples (%d), %d scored for alignment (%d) and %d per length (%d); step times at T = %v, median of %d (T = %v, median of %d). The same command with -quick gives the same numbers; they are not the full study's.",
-		q.LagKs, f.LagKs, q.LagSteps, f.LagSteps, q.AttnSteps, f.AttnSteps, q.ParitySteps, f.ParitySteps, q.ParityLens, f.ParityLens,
+	return fmt.Sprintf("**This is `-quick`**, a smaller run of the same experiments and report; the full study is `go run ./cmd/study`. -quick cuts: lag distances %s (full: %s) at %d steps (full: %d); reverse and recall %d steps (%d); running parity %d steps (%d), tested at lengths %s (%s); copy %d steps (%d); %d seeds per final configuration (%d); learning rates not extended beyond the grid's edges (the full study extends them); the cross-check trains one seed at the rate PyTorch's sweep chose (the full study sweeps and seeds it as every task); held-out sets of %d validation and %d test examples (%d and %d), %d probed examples (%d), %d scored for alignment (%d) and %d per length (%d); step times at T = %s, median of %d (T = %s, median of %d). The same command with -quick gives the same numbers; they are not the full study's.",
+		ints(q.LagKs), ints(f.LagKs), q.LagSteps, f.LagSteps, q.AttnSteps, f.AttnSteps, q.ParitySteps, f.ParitySteps, ints(q.ParityLens), ints(f.ParityLens),
 		q.CopySteps, f.CopySteps, q.Seeds, f.Seeds, q.Val, q.Test, f.Val, f.Test, q.ProbeExamples, f.ProbeExamples,
-		q.AttnExamples, f.AttnExamples, q.ParityExample, f.ParityExample, q.TimeTs, q.TimeReps, f.TimeTs, f.TimeReps)
+		q.AttnExamples, f.AttnExamples, q.ParityExample, f.ParityExample, ints(q.TimeTs), q.TimeReps, ints(f.TimeTs), f.TimeReps)
+}
+
+// ints lists v as written in prose: "1, 4, 8".
+func ints(v []int) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ", ")
 }
