@@ -3,6 +3,7 @@ package data
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,6 +72,9 @@ func ParseInputs(r io.Reader, name string) ([]Line, error) {
 		lines = append(lines, Line{Num: num, Input: toks})
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("data: %s:%d: line longer than %d MiB", name, num+1, maxLineBytes>>20)
+		}
 		return nil, fmt.Errorf("data: %s:%d: %w", name, num+1, err)
 	}
 	if len(lines) == 0 {

@@ -80,3 +80,14 @@ func TestReadInputs(t *testing.T) {
 		t.Errorf("ReadInputs of a missing file: %v", err)
 	}
 }
+
+// TestParseInputsLongLine: a -predict line past the line bound is named
+// as data files name it; the scanner's own "bufio.Scanner: token too
+// long" reached the user before.
+func TestParseInputsLongLine(t *testing.T) {
+	text := "a b\n" + strings.Repeat("b ", maxLineBytes/2+1) + "\n"
+	_, err := ParseInputs(strings.NewReader(text), "in.txt")
+	if err == nil || err.Error() != "data: in.txt:2: line longer than 16 MiB" {
+		t.Errorf("ParseInputs(a line over %d bytes) = %v, want it named as line 2, longer than 16 MiB", maxLineBytes, err)
+	}
+}

@@ -390,12 +390,9 @@ func evaluate(ctx context.Context, ev *train.Evaluator, ck *train.Checkpoint, in
 	var err error
 	switch {
 	case o.data != "":
-		b, err := data.ReadFileContext(ctx, o.data, train.DataFileLimit())
+		b, err := readInput(ctx, "-data", o.data, nil)
 		if err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			return fmt.Errorf("data: %w", err)
+			return err
 		}
 		exs, rep.Unknown, err = data.ParseFileWithVocab(bytes.NewReader(b), o.data, ck.Vocab.Kind, in, out)
 		if err != nil {
@@ -512,20 +509,13 @@ func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report
 // predictFile predicts for every line of a -predict file that is not a
 // comment, in order; a blank line gets an empty prediction.
 func predictFile(ctx context.Context, ev *train.Evaluator, in, out *data.Vocab, path string, stdin io.Reader, rep *report, stderr io.Writer) error {
-	var b []byte
-	var err error
 	name := path
 	if path == "-" {
 		name = "stdin"
-		b, err = readAllContext(ctx, stdin)
-	} else {
-		b, err = data.ReadFileContext(ctx, path, train.DataFileLimit())
 	}
+	b, err := readInput(ctx, "-predict", path, stdin)
 	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		return fmt.Errorf("data: %w", err)
+		return err
 	}
 	lines, err := data.ParseInputs(bytes.NewReader(b), name)
 	if err != nil {
@@ -707,17 +697,44 @@ func printAttention(w io.Writer, att [][][][]float64, toks []string) {
 	}
 }
 
-// readAllContext reads r to its end, or returns ctx's cause once ctx is
+// readInput reads the file a flag names (stdin for "-"), bounded as a
+// data file is (train.DataFileLimit) and stopped by ctx, whose cause it
+// then returns.
+func readInput(ctx context.Context, flag, path string, stdin io.Reader) ([]byte, error) {
+	limit := train.DataFileLimit()
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = readAllContext(ctx, stdin, limit)
+	} else {
+		b, err = data.ReadFileContext(ctx, path, limit)
+	}
+	switch {
+	case err == nil:
+		return b, nil
+	case ctx.Err() != nil:
+		return nil, err
+	case errors.Is(err, data.ErrTooLarge):
+		return nil, fmt.Errorf("%s %s: larger than the %.1f GiB a data file may take on this machine (read into examples it takes several times its size)", flag, path, float64(limit)/(1<<30))
+	}
+	return nil, fmt.Errorf("data: %w", err)
+}
+
+// readAllContext reads r to its end, at most limit bytes (more is an
+// error wrapping data.ErrTooLarge), or returns ctx's cause once ctx is
 // done: reading stdin waits on a goroutine of its own, which a terminal or
 // a silent pipe can keep waiting past the process's end.
-func readAllContext(ctx context.Context, r io.Reader) ([]byte, error) {
+func readAllContext(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
 	type read struct {
 		b   []byte
 		err error
 	}
 	ch := make(chan read, 1)
 	go func() {
-		b, err := io.ReadAll(r)
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err == nil && int64(len(b)) > limit {
+			b, err = nil, fmt.Errorf("stdin holds more than %d bytes: %w", limit, data.ErrTooLarge)
+		}
 		ch <- read{b, err}
 	}()
 	select {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qkv-dev/qkv/data"
 )
 
 // waitsIn reports whether a thread of process pid waits in the kernel in
@@ -175,5 +177,21 @@ func TestStopsAtEveryLook(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStdinBounded tests readAllContext's bound on both sides: -predict -
+// read stdin without one (cat /dev/zero | qkv-eval -predict - grew until
+// memory ran out); limit bytes read, one more is data.ErrTooLarge.
+func TestStdinBounded(t *testing.T) {
+	const limit = 10
+	for _, n := range []int{limit, limit + 1} {
+		b, err := readAllContext(context.Background(), strings.NewReader(strings.Repeat("a", n)), limit)
+		if n <= limit && (err != nil || len(b) != n) {
+			t.Errorf("%d bytes under a limit of %d: %d bytes, %v", n, limit, len(b), err)
+		}
+		if n > limit && !errors.Is(err, data.ErrTooLarge) {
+			t.Errorf("%d bytes under a limit of %d: %v, want data.ErrTooLarge", n, limit, err)
+		}
 	}
 }
