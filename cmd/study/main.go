@@ -150,11 +150,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("-workers %d: want at least 1", o.workers)}
 	}
 	if o.twinData != "" {
-		if err := checkOut(o.twinData); err != nil {
+		if err := checkDir("-twin-data", o.twinData, false); err != nil {
 			return usageError{err}
 		}
 		if err := os.MkdirAll(o.twinData, 0o755); err != nil {
-			return err
+			return fmt.Errorf("-twin-data %s: %w", o.twinData, err)
 		}
 		return writeTwinData(o.twinData)
 	}

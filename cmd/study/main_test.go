@@ -390,6 +390,39 @@ func TestRunRefuses(t *testing.T) {
 	}
 }
 
+// TestTwinDataRefuses: -twin-data writes only into a new or empty
+// directory, and its refusals name -twin-data, not -out. A previous study
+// report is a directory -out may write over, but not one -twin-data may.
+func TestTwinDataRefuses(t *testing.T) {
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644)
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	report := t.TempDir()
+	os.WriteFile(filepath.Join(report, "results.json"), []byte(`{"study":"`+reportMarker+`"}`), 0o644)
+	for _, dir := range []string{full, file, report} {
+		err := run(context.Background(), []string{"-twin-data", dir}, &bytes.Buffer{}, &bytes.Buffer{})
+		if !errors.As(err, new(usageError)) || !strings.HasPrefix(err.Error(), "-twin-data "+dir+": ") {
+			t.Errorf("-twin-data %s: %v, want a usage error that names -twin-data", dir, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(full, "notes.txt")); string(b) != "mine" {
+		t.Errorf("a user's file was touched")
+	}
+	if entries, _ := os.ReadDir(report); len(entries) != 1 {
+		t.Errorf("-twin-data wrote into a study report: %d entries", len(entries))
+	}
+	empty := t.TempDir()
+	if err := run(context.Background(), []string{"-twin-data", empty}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("-twin-data into an empty directory: %v", err)
+	}
+	for _, name := range twinFiles {
+		if fi, err := os.Stat(filepath.Join(empty, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 // bestOf is the rate of grid that tu scored best (then lowest loss), as
 // fitRates chooses among the grid before any extension.
 func bestOf(grid []float64, tu Tuning) float64 {

@@ -21,30 +21,39 @@ var errOutInUse = errors.New("in use by another study")
 // checkOut reports a report directory the study must not write into: a
 // file, or a directory that holds anything but a previous study report.
 // A missing directory is fine (the study creates it); so is an empty one.
-func checkOut(dir string) error {
+func checkOut(dir string) error { return checkDir("-out", dir, true) }
+
+// checkDir reports a directory that the flag named by name must not write
+// into: a file, or a directory that holds anything, unless report is set
+// and what it holds is a previous study report. A missing directory is
+// fine; so is an empty one.
+func checkDir(name, dir string, report bool) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("-out %s: %w", dir, err)
+		return fmt.Errorf("%s %s: %w", name, dir, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("-out %s: not a directory", dir)
+		return fmt.Errorf("%s %s: not a directory", name, dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("-out %s: %w", dir, err)
+		return fmt.Errorf("%s %s: %w", name, dir, err)
 	}
 	if len(entries) == 0 {
 		return nil
+	}
+	if !report {
+		return fmt.Errorf("%s %s: the directory is not empty; choose a new or empty directory", name, dir)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	var head struct {
 		Study string `json:"study"`
 	}
 	if err != nil || json.Unmarshal(b, &head) != nil || head.Study != reportMarker {
-		return fmt.Errorf("-out %s: the directory is not empty and holds no study report; choose another directory", dir)
+		return fmt.Errorf("%s %s: the directory is not empty and holds no study report; choose another directory", name, dir)
 	}
 	return nil
 }
