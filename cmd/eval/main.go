@@ -486,6 +486,10 @@ func predictOne(ev *train.Evaluator, in, out *data.Vocab, o options, rep *report
 	}
 	preds, err := ev.Predict([][]int{ids})
 	if err != nil {
+		var ie *train.InputError
+		if errors.As(err, &ie) { // the only input: no index to name
+			return nil, fmt.Errorf("-input: %w", ie.Err)
+		}
 		return nil, fmt.Errorf("-input: %w", err)
 	}
 	rep.Prediction = &shown{Input: in.Decode(ids), Predicted: out.Decode(preds[0])}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/qkv-dev/qkv/layers"
@@ -42,5 +43,26 @@ func TestPrimitiveModelsEval(t *testing.T) {
 				t.Errorf("loss %v, token accuracy %v; training logged %v and %v", rep.Metrics.Loss, rep.Metrics.TokenAccuracy, want["eval_loss"], want["eval_token_accuracy"])
 			}
 		})
+	}
+}
+
+// TestInputTooLong: an -input longer than a model's learned positions
+// cover is refused in one line that names -input once and no index (there
+// is one input), where it used to read "-input: train: input 0: …".
+func TestInputTooLong(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	c := runConfig(dir)
+	c.Steps, c.Positional = 10, layers.Learned
+	tr, err := train.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := runEval(t, "-ckpt", dir, "-input", strings.Repeat("a ", 2*c.Len))
+	if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "eval: -input: ") ||
+		strings.Contains(r.stderr, "train:") || strings.Contains(r.stderr, "input 0") {
+		t.Errorf("-input of %d tokens on a model of %d learned positions: exit %d, stderr %q; want exit 2 and one line naming -input alone", 2*c.Len, c.Len, r.code, r.stderr)
 	}
 }
