@@ -54,11 +54,9 @@ import (
 	"maps"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/internal/cli"
@@ -73,49 +71,22 @@ const (
 	exitTerminated  = 143 // 128 + SIGTERM
 )
 
-// stopSignals stop an evaluation: Ctrl-C, kill, and a closed terminal.
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
 func main() {
-	ctx, stop := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
-	go func() {
-		sig := <-sigs
-		// A second signal kills the process: nothing is half written, as
-		// files are replaced whole.
-		signal.Reset(stopSignals...)
-		stop(signalError{sig})
-	}()
+	// A second signal kills the process: nothing is half written, as
+	// files are replaced whole.
+	ctx := cli.NotifyContext(nil)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	var se signalError
+	var se cli.SignalError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
 	case errors.As(err, &se):
-		fmt.Fprintf(os.Stderr, "eval: stopped by %v; nothing was written\n", se.sig)
-		os.Exit(se.code())
+		fmt.Fprintf(os.Stderr, "eval: stopped by %v; nothing was written\n", se.Signal)
+		os.Exit(se.Status())
 	default:
 		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(exitUsage)
 	}
-}
-
-// signalError is the cause of run's context when a signal stops it.
-type signalError struct{ sig os.Signal }
-
-func (e signalError) Error() string { return e.sig.String() }
-
-// code is the exit status of a process the signal stopped: 128 + its
-// number, as a shell reports one killed by it.
-func (e signalError) code() int {
-	switch e.sig {
-	case syscall.SIGTERM:
-		return exitTerminated
-	case syscall.SIGHUP:
-		return exitHangup
-	}
-	return exitInterrupted
 }
 
 // errorLine formats err as the one line main prints: "eval: " and the

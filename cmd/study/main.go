@@ -19,7 +19,6 @@ import (
 	"os/signal"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/term"
 
@@ -33,22 +32,20 @@ const (
 	exitUsage = 2
 )
 
-// stopSignals end the study: it stops at the next step, removes its
-// scratch runs and the report it was building, and exits 128 + the
-// signal's number, as a shell reports a process the signal killed.
-var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
-
 func main() {
 	os.Exit(mainStatus(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // mainStatus runs the command until it ends or a stop signal comes, and
-// returns the exit status. A second signal exits at once.
+// returns the exit status. A stop signal (cli.StopSignals) stops the study
+// at the next step; it removes its scratch runs and the report it was
+// building, and exits 128 + the signal's number, as a shell reports a
+// process the signal killed. A second signal exits at once.
 func mainStatus(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, stopSignals...)
+	signal.Notify(sigs, cli.StopSignals...)
 	defer signal.Stop(sigs)
 	var got atomic.Value // the first stop signal, a syscall.Signal
 	done := make(chan struct{})
@@ -65,7 +62,7 @@ func mainStatus(args []string, stdout, stderr io.Writer) int {
 		cancel()
 		select {
 		case s := <-sigs:
-			os.Exit(signalStatus(s))
+			os.Exit(cli.SignalError{Signal: s}.Status())
 		case <-done:
 		}
 	}()
@@ -74,7 +71,7 @@ func mainStatus(args []string, stdout, stderr io.Writer) int {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, train.ErrInterrupted) {
 			fmt.Fprintln(stderr, "study: "+err.Error())
 		}
-		return signalStatus(s)
+		return cli.SignalError{Signal: s}.Status()
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -86,15 +83,6 @@ func mainStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "study: "+err.Error())
 		return exitError
 	}
-}
-
-// signalStatus is 128 + the signal's number: 130 for SIGINT, 143 for
-// SIGTERM, 129 for SIGHUP.
-func signalStatus(s os.Signal) int {
-	if n, ok := s.(syscall.Signal); ok {
-		return 128 + int(n)
-	}
-	return exitError
 }
 
 // usageError is bad input: a flag, or an output directory the study may

@@ -16,11 +16,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"golang.org/x/term"
 
@@ -37,10 +35,6 @@ const (
 	exitTerminated  = 143 // 128 + SIGTERM
 )
 
-// stopSignals stop a run at the next step, after saving: Ctrl-C, kill, and
-// a closed terminal.
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
 // gcPercent is the collector's setting unless GOGC says otherwise. A run
 // allocates its graphs once and little per step, so a low setting costs a
 // few short collections, and it keeps the memory a checkpoint's encoding or
@@ -52,20 +46,12 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	ctx, stop := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
-	go func() {
-		sig := <-sigs
-		// A second signal kills the process: checkpoints are atomic. Reset
-		// before saying so, or a signal sent on reading the message could
-		// land while it is still caught, and be lost.
-		signal.Reset(stopSignals...)
+	// A second signal kills the process: checkpoints are atomic. Setting
+	// up (reading the data, generating held-out sets, building the graphs)
+	// watches ctx too, and stops within a second.
+	ctx := cli.NotifyContext(func(sig os.Signal) {
 		fmt.Fprintf(os.Stderr, "\n%v: stopping at the next step and saving (again to quit at once)\n", sig)
-		// Setting up (reading the data, generating held-out sets, building
-		// the graphs) watches ctx too, and stops within a second.
-		stop(signalError{sig})
-	}()
+	})
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	code := exitCode(err)
 	if code == exitUsage || code == exitError {
@@ -90,10 +76,6 @@ func errorLine(err error) string {
 	return msg
 }
 
-type signalError struct{ sig os.Signal }
-
-func (e signalError) Error() string { return e.sig.String() }
-
 // usageError marks bad input: flags, config, data.
 type usageError struct{ err error }
 
@@ -102,20 +84,14 @@ func (e usageError) Unwrap() error { return e.err }
 
 func exitCode(err error) int {
 	var ue usageError
-	var se signalError
+	var se cli.SignalError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &se):
-		switch se.sig {
-		case syscall.SIGTERM:
-			return exitTerminated
-		case syscall.SIGHUP:
-			return exitHangup
-		}
-		return exitInterrupted
+		return se.Status()
 	case errors.As(err, &ue):
 		return exitUsage
 	}
