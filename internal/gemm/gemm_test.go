@@ -53,10 +53,9 @@ func random[T Float](rng *rand.Rand, n int) []T {
 	return s
 }
 
-// check runs one problem through Gemm and compares it with naive, with a
-// tolerance of a few ulps of the products' magnitude per accumulated term.
-func check[T Float](t *testing.T, rng *rand.Rand, p problem) {
-	t.Helper()
+// operands draws p's A, B and C at random, each row padded by p.pad, and
+// returns them with their leading dimensions.
+func operands[T Float](rng *rand.Rand, p problem) (a, b, c []T, lda, ldb, ldc int) {
 	ar, ac := p.m, p.k
 	if p.transA {
 		ar, ac = p.k, p.m
@@ -65,10 +64,18 @@ func check[T Float](t *testing.T, rng *rand.Rand, p problem) {
 	if p.transB {
 		br, bc = p.n, p.k
 	}
-	lda, ldb, ldc := ac+p.pad, bc+p.pad, p.n+p.pad
-	a := random[T](rng, max(ar*lda, 1))
-	b := random[T](rng, max(br*ldb, 1))
-	c := random[T](rng, p.m*ldc)
+	lda, ldb, ldc = ac+p.pad, bc+p.pad, p.n+p.pad
+	a = random[T](rng, max(ar*lda, 1))
+	b = random[T](rng, max(br*ldb, 1))
+	c = random[T](rng, p.m*ldc)
+	return a, b, c, lda, ldb, ldc
+}
+
+// check runs one problem through Gemm and compares it with naive, with a
+// tolerance of a few ulps of the products' magnitude per accumulated term.
+func check[T Float](t *testing.T, rng *rand.Rand, p problem) {
+	t.Helper()
+	a, b, c, lda, ldb, ldc := operands[T](rng, p)
 	want := append([]T(nil), c...)
 	naive(p.transA, p.transB, p.m, p.n, p.k, a, lda, b, ldb, p.acc, want, ldc)
 	Gemm(p.transA, p.transB, p.m, p.n, p.k, a, lda, b, ldb, p.acc, c, ldc)
@@ -302,18 +309,7 @@ func TestAsmKernelsAgree(t *testing.T) {
 
 func agree[T Float](t *testing.T, rng *rand.Rand, p problem, sets []kernelSet) {
 	t.Helper()
-	ar, ac := p.m, p.k
-	if p.transA {
-		ar, ac = p.k, p.m
-	}
-	br, bc := p.k, p.n
-	if p.transB {
-		br, bc = p.n, p.k
-	}
-	lda, ldb, ldc := ac+p.pad, bc+p.pad, p.n+p.pad
-	a := random[T](rng, max(ar*lda, 1))
-	b := random[T](rng, max(br*ldb, 1))
-	c0 := random[T](rng, p.m*ldc)
+	a, b, c0, lda, ldb, ldc := operands[T](rng, p)
 	bias := random[T](rng, p.n)
 	var first []T
 	for i := range sets {
