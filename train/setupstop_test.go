@@ -6,38 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
+
+	"github.com/qkv-dev/qkv/internal/tripctx"
 )
-
-// tripCtx is a context that cancels itself at the n-th look at it (a call
-// of Err): run once for each n in turn, it stops setup at every point that
-// watches the context, deterministically. Done does not count: the context
-// package itself calls it (context.AfterFunc's stop) where nothing looks
-// again.
-type tripCtx struct {
-	context.Context
-	cancel  context.CancelFunc
-	n       int64
-	looks   atomic.Int64
-	tripped atomic.Bool
-}
-
-func newTripCtx(n int64) *tripCtx {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &tripCtx{Context: ctx, cancel: cancel, n: n}
-}
-
-func (c *tripCtx) look() {
-	if c.looks.Add(1) == c.n {
-		c.tripped.Store(true)
-		c.cancel()
-	}
-}
-
-func (c *tripCtx) Err() error          { c.look(); return c.Context.Err() }
-func (c *tripCtx) stoppedInside() bool { return c.tripped.Load() }
-func (c *tripCtx) lookCount() int64    { return c.looks.Load() }
 
 // TestSetupStopsAtEveryLook: a signal while a run sets up — reading its
 // data files, generating its held-out sets, building its graphs — stops it
@@ -82,9 +54,9 @@ func TestSetupStopsAtEveryLook(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				ctx := newTripCtx(n)
+				ctx := tripctx.New(n)
 				tr, err := NewContext(ctx, cfg)
-				if ctx.stoppedInside() {
+				if ctx.Tripped() {
 					sawNew = true
 					if !errors.Is(err, context.Canceled) {
 						t.Fatalf("look %d: stopped inside New: err = %v, want context.Canceled", n, err)
@@ -95,10 +67,10 @@ func TestSetupStopsAtEveryLook(t *testing.T) {
 				if err != nil {
 					t.Fatalf("look %d: New: %v", n, err)
 				}
-				before := ctx.lookCount()
+				before := ctx.Looks()
 				res, err := tr.Run(ctx)
 				tr.Close()
-				if !ctx.stoppedInside() {
+				if !ctx.Tripped() {
 					if err != nil {
 						t.Fatalf("untripped run: %v", err)
 					}

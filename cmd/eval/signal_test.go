@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/qkv-dev/qkv/data"
+	"github.com/qkv-dev/qkv/internal/tripctx"
 )
 
 // waitsIn reports whether a thread of process pid waits in the kernel in
@@ -102,26 +102,6 @@ func TestSignals(t *testing.T) {
 	}
 }
 
-// tripCtx is a context that cancels itself at the n-th call of Err: run
-// once for each of many n, it stops qkv-eval at each point that watches
-// its context, deterministically (Done does not count: the context
-// package calls it itself).
-type tripCtx struct {
-	context.Context
-	cancel  context.CancelFunc
-	n       int64
-	looks   atomic.Int64
-	tripped atomic.Bool
-}
-
-func (c *tripCtx) Err() error {
-	if c.looks.Add(1) == c.n {
-		c.tripped.Store(true)
-		c.cancel()
-	}
-	return c.Context.Err()
-}
-
 // TestStopsAtEveryLook: stopped at any point that watches the context —
 // generating a long -len set, evaluating in batches, scoring alignment,
 // drawing -attention-png, building -explore's page, reading -predict's
@@ -150,13 +130,12 @@ func TestStopsAtEveryLook(t *testing.T) {
 			for n := int64(1); ; n += max(1, n/6) {
 				dir := t.TempDir()
 				out := filepath.Join(dir, "out")
-				ctx, cancel := context.WithCancel(context.Background())
-				tc := &tripCtx{Context: ctx, cancel: cancel, n: n}
+				tc := tripctx.New(n)
 				var stdout bytes.Buffer
 				err := run(tc, c.args(out), strings.NewReader(""), &stdout, io.Discard)
-				cancel()
+				tc.Close()
 				entries, _ := os.ReadDir(dir)
-				if !tc.tripped.Load() {
+				if !tc.Tripped() {
 					if err != nil {
 						t.Fatalf("untripped: %v", err)
 					}
