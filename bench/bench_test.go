@@ -2,6 +2,8 @@ package bench
 
 import (
 	"testing"
+
+	"github.com/qkv-dev/qkv/train"
 )
 
 // BenchmarkTrain measures a training step (forward, backward, clipping,
@@ -63,5 +65,30 @@ func TestRunSteps(t *testing.T) {
 			}
 			r.Close()
 		}
+	}
+}
+
+// TestEvalGraphBytes checks the allowance compare.sh's memory rule gives
+// one evaluation graph: more than the layers' outputs the graph must hold
+// (one [rows·T, d_model] float32 tensor per layer) and no more than
+// train.GraphBytes, the estimate qkv-train sizes its evaluation batches by.
+func TestEvalGraphBytes(t *testing.T) {
+	s := Sizes[0]
+	got, err := EvalGraphBytes(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := EvalBatch(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mc, err := copyModel(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low := int64(rows * s.Len * s.DModel * 4 * s.Layers)
+	high := train.GraphBytes(mc, rows, s.Len, false)
+	if got < low || got > high {
+		t.Errorf("one evaluation graph at %s (%d rows): %d bytes, want between %d (its layers' outputs) and %d (train.GraphBytes)", s.Name, rows, got, low, high)
 	}
 }

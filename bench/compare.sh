@@ -4,6 +4,7 @@
 #
 #   bench/compare.sh                       # the benchmark: qkvbench against torch_bench.py
 #   bench/compare.sh cli                   # the program: qkv-train against torch_train.py
+#   bench/compare.sh dtype                 # float64 against float32: qkvbench -dtype
 #
 # The benchmark mode measures training and forward-only throughput of one
 # step in a loop, REPS times (default 5) for BENCH_SECONDS (default 10) per side,
@@ -26,10 +27,20 @@
 # steps of every logging window but the first (graph building, warm-up)
 # over their time. It prints per size the median, worst and best round's
 # ratio qkv-train/PyTorch, the peak resident memory of each (the largest
-# over the rounds), and qkv-train against qkvbench in throughput and memory.
+# over the rounds), and qkv-train against qkvbench in throughput and memory:
+# issue 17 asks that qkv-train's peak resident memory stay within 10% of
+# qkvbench's plus one evaluation graph (qkvbench -eval-bytes measures one),
+# and the table says whether it does.
 #
 #   ROUNDS=3 SIZES="large" bench/compare.sh cli
 #   STEPS_large=80 bench/compare.sh cli    # steps per run; defaults 3000, 600, 40
+#
+# The dtype mode runs qkvbench at float32 and float64 in turn, ROUNDS
+# rounds of BENCH_SECONDS each, the order alternating, for each size and
+# each of MODES, and prints the median, worst and best round's ratio of
+# float64's tokens/s to float32's. It needs no PyTorch.
+#
+#   ROUNDS=3 BENCH_SECONDS=6 bench/compare.sh dtype
 #
 # The anchor is Debian's python3-torch with libopenblas0-pthread, 2 threads
 # (torch.set_num_threads(2), OPENBLAS_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE).
@@ -40,9 +51,9 @@ cd "$(dirname "$0")/.."
 
 MODE=${1:-bench}
 case $MODE in
-bench | cli) ;;
+bench | cli | dtype) ;;
 *)
-	echo "usage: bench/compare.sh [bench|cli]" >&2
+	echo "usage: bench/compare.sh [bench|cli|dtype]" >&2
 	exit 2
 	;;
 esac
@@ -56,16 +67,18 @@ MODES=${MODES:-"train forward"}
 PY=/usr/bin/python3
 
 need=()
-dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
-dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
 [ -x /usr/bin/time ] || need+=(time)
+if [ "$MODE" != dtype ]; then
+	dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
+	dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}" >&2
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
 fi
 
 export OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
-if ! $PY -c 'import torch; torch.ones(64, 64) @ torch.ones(64, 64); import sys; sys.exit(0 if any("openblas" in l for l in open("/proc/self/maps")) else 1)'; then
+if [ "$MODE" != dtype ] && ! $PY -c 'import torch; torch.ones(64, 64) @ torch.ones(64, 64); import sys; sys.exit(0 if any("openblas" in l for l in open("/proc/self/maps")) else 1)'; then
 	echo "compare.sh: torch does not load OpenBLAS (check update-alternatives --display libblas.so.3-x86_64-linux-gnu); refusing to compare" >&2
 	exit 1
 fi
@@ -126,6 +139,7 @@ cli() {
 		local s=${steps[$size]} eb le
 		le=$((s >= 20 ? s / 10 : 2))
 		eb=$("$work/qkvbench" -size "$size" -eval-batch)
+		"$work/qkvbench" -size "$size" -eval-bytes >"$work/evalbytes-$size"
 		echo "$size (d_model $d, heads $h, layers $l, d_ff $f, length $t, batch $b; $s steps):" >&2
 		for round in $(seq "$ROUNDS"); do
 			local order=(qkv torch bench)
@@ -161,26 +175,62 @@ cli() {
 		work, rounds, sizes = sys.argv[1], sys.argv[2], sys.argv[3:]
 		def nums(name):
 		    return [float(l) for l in open(f"{work}/{name}") if l.strip()]
-		print("\n| size | qkv-train tokens/s | PyTorch tokens/s | qkv-train/PyTorch | worst round | best round | qkv-train peak RSS | PyTorch peak RSS | qkvbench tokens/s | qkv-train/qkvbench | qkvbench peak RSS |")
-		print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		print("\n| size | qkv-train tokens/s | PyTorch tokens/s | qkv-train/PyTorch | worst round | best round | qkv-train peak RSS | PyTorch peak RSS | qkvbench tokens/s | qkv-train/qkvbench | qkvbench peak RSS | one eval graph | allowance | within |")
+		print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 		for s in sizes:
 		    q, p, b = nums(f"qkv-{s}.tps"), nums(f"torch-{s}.tps"), nums(f"bench-{s}.tps")
 		    ratios = [x / y for x, y in zip(q, p)]
 		    vs_bench = [x / y for x, y in zip(q, b)]
 		    rss = {w: max(nums(f"{w}-{s}.rss")) / 1024 for w in ("qkv", "torch", "bench")}
+		    evalg = nums(f"evalbytes-{s}")[0] / (1 << 20)
+		    allow = 1.1 * rss["bench"] + evalg
 		    print(f"| {s} | {statistics.median(q):.0f} | {statistics.median(p):.0f} | {statistics.median(ratios):.2f} | {min(ratios):.2f} | {max(ratios):.2f} "
-		          f"| {rss['qkv']:.0f} MB | {rss['torch']:.0f} MB | {statistics.median(b):.0f} | {statistics.median(vs_bench):.2f} | {rss['bench']:.0f} MB |")
+		          f"| {rss['qkv']:.0f} MB | {rss['torch']:.0f} MB | {statistics.median(b):.0f} | {statistics.median(vs_bench):.2f} | {rss['bench']:.0f} MB "
+		          f"| {evalg:.0f} MB | {allow:.0f} MB | {'yes' if rss['qkv'] <= allow else 'NO'} |")
 	EOF
-	echo "(medians over $ROUNDS interleaved rounds; ratios are each round's qkv-train over the same round's PyTorch, and over the same round's qkvbench; peak RSS the largest of the rounds; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "(medians over $ROUNDS interleaved rounds; ratios are each round's qkv-train over the same round's PyTorch, and over the same round's qkvbench; peak RSS the largest of the rounds; one eval graph: the live heap of one of qkv-train's evaluation graphs, built and run once (qkvbench -eval-bytes); allowance: 1.1 × qkvbench's peak RSS + one eval graph, issue 17's bound on qkv-train's; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+
+# dtype runs the dtype mode (see the top of the file).
+dtype() {
+	for size in $SIZES; do
+		for mode in $MODES; do
+			echo "$size $mode:" >&2
+			for round in $(seq "$ROUNDS"); do
+				local order=(float32 float64)
+				[ $((round % 2)) = 0 ] && order=(float64 float32)
+				for dt in "${order[@]}"; do
+					run "$dt-$size-$mode" "$work/qkvbench" -size "$size" -mode "$mode" -dtype "$dt" -seconds "$SECONDS_PER_RUN"
+				done
+			done
+		done
+	done
+	$PY - "$work" $SIZES -- $MODES <<-'EOF'
+		import statistics, sys
+		work, rest = sys.argv[1], sys.argv[2:]
+		sizes, modes = rest[:rest.index("--")], rest[rest.index("--") + 1:]
+		def tps(name):
+		    return [float(l.split()[0]) for l in open(f"{work}/{name}") if l.strip()]
+		print("\n| size | mode | float32 tokens/s | float64 tokens/s | float64/float32 | worst round | best round |")
+		print("|---|---|---:|---:|---:|---:|---:|")
+		for s in sizes:
+		    for m in modes:
+		        a, b = tps(f"float32-{s}-{m}"), tps(f"float64-{s}-{m}")
+		        r = [y / x for x, y in zip(a, b)]
+		        print(f"| {s} | {m} | {statistics.median(a):.0f} | {statistics.median(b):.0f} | {statistics.median(r):.2f} | {min(r):.2f} | {max(r):.2f} |")
+	EOF
+	echo "(medians over $ROUNDS rounds of ${SECONDS_PER_RUN}s per side, the order alternating; ratios are each round's float64 over the same round's float32; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-if [ "$MODE" = cli ]; then
-	cli
+case $MODE in
+cli | dtype)
+	$MODE
 	exit 0
-fi
+	;;
+esac
 for size in $SIZES; do
 	for mode in $MODES; do
 		echo "$size $mode:" >&2

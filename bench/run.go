@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/qkv-dev/qkv/data"
 	"github.com/qkv-dev/qkv/optim"
@@ -100,21 +101,82 @@ func NewRun(s Size, dtype string, training bool) (*Run, error) {
 // train.Evaluator). bench/torch_train.py evaluates in batches of the same
 // size, so that the two programs' memory compares like with like.
 func EvalBatch(s Size) (int, error) {
+	_, mc, err := copyModel(s)
+	if err != nil {
+		return 0, err
+	}
+	fixed := train.GraphBytes(mc, 0, s.Len, false)
+	per := train.GraphBytes(mc, 1, s.Len, false) - fixed
+	return int(min(250, (train.EvalMemory-fixed)/per)), nil
+}
+
+// copyModel returns the dataset and model configuration of the copy task
+// qkv-train runs at size s in bench/compare.sh's command-line mode.
+func copyModel(s Size) (*train.Dataset, train.ModelConfig, error) {
 	cfg := train.Default()
 	cfg.Task = "copy"
 	cfg.MinLen, cfg.Len = s.Len, s.Len
 	cfg.DModel, cfg.Heads, cfg.Layers, cfg.DFF, cfg.Batch = s.DModel, s.Heads, s.Layers, s.DFF, s.Batch
 	if err := cfg.Validate(); err != nil {
-		return 0, err
+		return nil, train.ModelConfig{}, err
 	}
 	ds, err := train.NewDataset(cfg)
 	if err != nil {
+		return nil, train.ModelConfig{}, err
+	}
+	return ds, train.ModelConfig{Kind: ds.Kind, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), MaxLen: ds.MaxLen, Architecture: cfg.Architecture}, nil
+}
+
+// EvalGraphBytes measures the memory of one of qkv-train's evaluation
+// graphs at size s, float32: the live heap that building the graph at
+// EvalBatch rows and running it once adds, after a full collection. It is
+// the allowance "one evaluation graph" of issue 17's memory rule, which
+// compare.sh's command-line mode checks: qkv-train's peak resident memory
+// within 10% of qkvbench's plus one evaluation graph.
+func EvalGraphBytes(s Size) (int64, error) {
+	ds, mc, err := copyModel(s)
+	if err != nil {
 		return 0, err
 	}
-	mc := train.ModelConfig{Kind: ds.Kind, InVocab: ds.In.Size(), OutVocab: ds.Out.Size(), MaxLen: ds.MaxLen, Architecture: cfg.Architecture}
-	fixed := train.GraphBytes(mc, 0, s.Len, false)
-	per := train.GraphBytes(mc, 1, s.Len, false) - fixed
-	return int(min(250, (train.EvalMemory-fixed)/per)), nil
+	rows, err := EvalBatch(s)
+	if err != nil {
+		return 0, err
+	}
+	m, err := train.NewModel(mc, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return 0, err
+	}
+	batch, err := data.NewBatch(ds.Kind, rows, ds.MaxLen)
+	if err != nil {
+		return 0, err
+	}
+	if err := batch.FillFrom(ds.Train); err != nil {
+		return 0, err
+	}
+	scratch := make([]float64, rows*ds.MaxLen)
+	before := liveHeap()
+	g, err := m.Build(rows, ds.MaxLen, train.Evaluation)
+	if err != nil {
+		return 0, err
+	}
+	defer g.Close()
+	if err := g.Load(batch, scratch); err != nil {
+		return 0, err
+	}
+	if err := g.Prog.Run(); err != nil {
+		return 0, err
+	}
+	after := liveHeap()
+	runtime.KeepAlive(g)
+	return int64(after) - int64(before), nil
+}
+
+// liveHeap returns the bytes of live heap objects after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // Step loads the next batch and runs one training step (forward, backward,

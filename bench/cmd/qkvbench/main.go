@@ -32,6 +32,7 @@ func run(args []string) error {
 	warmup := fs.Int("warmup", 5, "steps run before measuring")
 	dtype := fs.String("dtype", "float32", "float32 or float64")
 	evalBatch := fs.Bool("eval-batch", false, "print the batch qkv-train validates the size in, and exit")
+	evalBytes := fs.Bool("eval-bytes", false, "print the bytes one of qkv-train's evaluation graphs takes at the size (built at -eval-batch rows and run once), and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +42,14 @@ func run(args []string) error {
 	}
 	if *evalBatch {
 		n, err := bench.EvalBatch(s)
+		if err != nil {
+			return err
+		}
+		fmt.Println(n)
+		return nil
+	}
+	if *evalBytes {
+		n, err := bench.EvalGraphBytes(s)
 		if err != nil {
 			return err
 		}
