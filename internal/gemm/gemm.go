@@ -266,7 +266,7 @@ func (im *impl[T]) parallel(p *Args[T]) {
 		nc := min(im.nc, p.N-jc)
 		for pc := 0; pc < p.K; pc += im.kc {
 			kc := min(im.kc, p.K-pc)
-			own.b = im.packPanel(own.b, p, directB, jc, nc, pc, kc)
+			own.b = im.packPanelShared(own.b, p, directB, jc, nc, pc, kc)
 			panel := own.b
 			shareOut(threads, blocks, func(i int) {
 				buf := im.buffers()
@@ -290,6 +290,28 @@ func (im *impl[T]) packPanel(dst []T, p *Args[T], directB bool, jc, nc, pc, kc i
 	} else {
 		packB(dst, p.B, p.LDB, p.TransB, pc, kc, jc, nc, nr)
 	}
+	return dst
+}
+
+// minSharedPack is the number of elements of a panel of B from which
+// parallel packs it on all the cores rather than on one while the others
+// wait: about 0.1 ms of copying, several times what waking them costs.
+var minSharedPack = 1 << 16
+
+// packPanelShared is packPanel with a large panel's slivers dealt out to
+// the cores, a contiguous run of whole slivers each.
+func (im *impl[T]) packPanelShared(dst []T, p *Args[T], directB bool, jc, nc, pc, kc int) []T {
+	slivers := (nc + im.nr - 1) / im.nr
+	if directB || threads < 2 || nc*kc < minSharedPack || slivers < 2*threads {
+		return im.packPanel(dst, p, directB, jc, nc, pc, kc)
+	}
+	nr := im.nr
+	dst = grow(dst, slivers*nr*kc)
+	pieces := 2 * threads
+	shareOut(threads, pieces, func(i int) {
+		s0, s1 := i*slivers/pieces, (i+1)*slivers/pieces
+		packB(dst[s0*nr*kc:], p.B, p.LDB, p.TransB, pc, kc, jc+s0*nr, min(s1*nr, nc)-s0*nr, nr)
+	})
 	return dst
 }
 
@@ -393,6 +415,16 @@ func packA[T Float](dst, a []T, lda int, trans bool, i0, mc, p0, kc, mr int) {
 		mrr := min(mr, mc-ir)
 		d := dst[ir*kc : (ir+mr)*kc]
 		if trans { // op(a)(i, p) = a[p, i]: each column of the sliver is contiguous
+			if mrr == 6 && mr == 6 {
+				// The usual sliver, its six elements a step moved with one
+				// bounds check each side rather than a loop.
+				for p := 0; p < kc; p++ {
+					src := a[(p0+p)*lda+i0+ir:][:6:6]
+					col := d[p*6 : p*6+6 : p*6+6]
+					col[0], col[1], col[2], col[3], col[4], col[5] = src[0], src[1], src[2], src[3], src[4], src[5]
+				}
+				continue
+			}
 			for p := 0; p < kc; p++ {
 				// Element loops, not copy: a call to memmove costs more
 				// than moving six elements.
@@ -433,10 +465,7 @@ func packB[T Float](dst, b []T, ldb int, trans bool, p0, kc, j0, nc, nr int) {
 		for p := 0; p < kc; p++ {
 			row := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nc]
 			for jr := 0; jr < full; jr += nr {
-				d := dst[jr*kc+p*nr : jr*kc+p*nr+nr]
-				for j, v := range row[jr : jr+nr] {
-					d[j] = v
-				}
+				copy(dst[jr*kc+p*nr:jr*kc+p*nr+nr], row[jr:jr+nr])
 			}
 			if full < nc {
 				d := dst[full*kc+p*nr : full*kc+p*nr+nr]

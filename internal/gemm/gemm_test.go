@@ -151,10 +151,12 @@ func TestGemmMatchesNaive(t *testing.T) {
 }
 
 // TestGemmParallel covers the split over goroutines with more parts than
-// the machine has cores, including parts of uneven size.
+// the machine has cores, including parts of uneven size, and panels of B
+// packed by all of them (the last sliver partial where n is not a multiple
+// of NR).
 func TestGemmParallel(t *testing.T) {
-	defer func(n, m int) { threads, minParallel = n, m }(threads, minParallel)
-	minParallel = 1
+	defer func(n, m, s int) { threads, minParallel, minSharedPack = n, m, s }(threads, minParallel, minSharedPack)
+	minParallel, minSharedPack = 1, 1
 	for _, nt := range []int{2, 3, 5} {
 		threads = nt
 		eachKernel(t, func(t *testing.T) {
@@ -235,10 +237,10 @@ func FuzzGemm(f *testing.F) {
 // products deeper than one block of k (the epilogue only after the last)
 // and split over goroutines.
 func TestLinear(t *testing.T) {
-	defer func(n, m int) { threads, minParallel = n, m }(threads, minParallel)
+	defer func(n, m, s int) { threads, minParallel, minSharedPack = n, m, s }(threads, minParallel, minSharedPack)
 	for _, par := range []bool{false, true} {
 		if par {
-			threads, minParallel = 3, 1
+			threads, minParallel, minSharedPack = 3, 1, 1
 		}
 		eachKernel(t, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 8))
