@@ -70,7 +70,7 @@ func ReLU(x *G.Node) (*G.Node, error) {
 				inDims:  dimsOf(y, gy),
 				outDims: y.Dims(),
 				shape:   sameShape,
-				k:       kernelOf(reluGrad32, reluGrad64),
+				k:       kernelOf(reluGrad(rows32), reluGrad(rows64)),
 			}, y, gy)
 			return G.Nodes{gx}, err
 		},
@@ -104,33 +104,19 @@ func reluFwd32(y []float32, in [][]float32, _ []tensor.Shape) error {
 	return nil
 }
 
-// reluGrad: gx = gy where y > 0, else 0. The output y of a ReLU is +0,
-// positive or NaN, so y > 0 or NaN exactly when y ≠ 0: reluGrad32 masks
-// eight at a time with that test (vecf32.PassNonzero), reluGrad64 with the
-// bits, sparing a branch that mispredicts on every other element. A NaN
-// passes gy through, as in PyTorch (NaN <= 0 is false).
-func reluGrad32(gx []float32, in [][]float32, _ []tensor.Shape) error {
-	y, gy := in[0][:len(gx)], in[1][:len(gx)]
-	parallelRows(len(gx), len(gx), func(lo, hi int) {
-		for i, v := range y[lo:hi] {
-			b := math.Float32bits(v)
-			mask := uint32(int32(b|-b) >> 31)
-			gx[lo+i] = math.Float32frombits(math.Float32bits(gy[lo+i]) & mask)
-		}
-	})
-	return nil
-}
-
-func reluGrad64(gx []float64, in [][]float64, _ []tensor.Shape) error {
-	y, gy := in[0][:len(gx)], in[1][:len(gx)]
-	parallelRows(len(gx), len(gx), func(lo, hi int) {
-		for i, v := range y[lo:hi] {
-			b := math.Float64bits(v)
-			mask := uint64(int64(b|-b) >> 63)
-			gx[lo+i] = math.Float64frombits(math.Float64bits(gy[lo+i]) & mask)
-		}
-	})
-	return nil
+// reluGrad: gx = gy where y > 0, else +0. The output y of a ReLU is +0,
+// positive or NaN, so y > 0 or NaN exactly when y ≠ 0: v's kernel masks
+// with that test, several elements at a time and without a branch that
+// would mispredict on every other element. A NaN passes gy through, as in
+// PyTorch (NaN <= 0 is false).
+func reluGrad[T Float](v *rowOps[T]) func([]T, [][]T, []tensor.Shape) error {
+	return func(gx []T, in [][]T, _ []tensor.Shape) error {
+		y, gy := in[0][:len(gx)], in[1][:len(gx)]
+		parallelRows(len(gx), len(gx), func(lo, hi int) {
+			v.passNonzero(gx[lo:hi], y[lo:hi], gy[lo:hi])
+		})
+		return nil
+	}
 }
 
 // Add returns x + y for tensors of one shape: the residual connection.

@@ -22,14 +22,14 @@ func TestReLUGradMask(t *testing.T) {
 		return g
 	}
 	gx := make([]float64, len(ys))
-	if err := reluGrad64(gx, [][]float64{ys, gy}, nil); err != nil {
+	if err := reluGrad(rows64)(gx, [][]float64{ys, gy}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ys32, gy32, gx32 := make([]float32, len(ys)), make([]float32, len(ys)), make([]float32, len(ys))
 	for i := range ys {
 		ys32[i], gy32[i] = float32(ys[i]), float32(gy[i])
 	}
-	if err := reluGrad32(gx32, [][]float32{ys32, gy32}, nil); err != nil {
+	if err := reluGrad(rows32)(gx32, [][]float32{ys32, gy32}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range ys {
@@ -109,24 +109,41 @@ func to32(s []float64) []float32 {
 	return out
 }
 
-// TestSumToFwd32 holds the vectorised bias-gradient sum to the plain loop.
-func TestSumToFwd32(t *testing.T) {
+// TestSumToFwd holds the vectorised bias-gradient sums of both types to a
+// plain loop over the rows.
+func TestSumToFwd(t *testing.T) {
 	rng := newRand(5)
 	for _, m := range []int{1, 12, 64, 70} {
-		x := make([]float32, 301*m)
+		x := make([]float64, 301*m)
 		for i := range x {
-			x[i] = float32(rng.NormFloat64())
+			x[i] = rng.NormFloat64()
 		}
-		got, want := make([]float32, m), make([]float32, m)
-		if err := sumToFwd32(got, [][]float32{x}, nil); err != nil {
+		want := make([]float64, m)
+		for r := 0; r < len(x); r += m {
+			for j := range want {
+				want[j] += x[r+j]
+			}
+		}
+		want32 := make([]float32, m)
+		x32 := to32(x)
+		for r := 0; r < len(x32); r += m {
+			for j := range want32 {
+				want32[j] += x32[r+j]
+			}
+		}
+		got, got32 := make([]float64, m), make([]float32, m)
+		if err := sumToFwd(rows64)(got, [][]float64{x}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := sumToFwd(want, [][]float32{x}, nil); err != nil {
+		if err := sumToFwd(rows32)(got32, [][]float32{x32}, nil); err != nil {
 			t.Fatal(err)
 		}
 		for j := range got {
-			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-				t.Fatalf("m=%d: out[%d] = %v, want %v", m, j, got[j], want[j])
+			if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
+				t.Fatalf("float64 m=%d: out[%d] = %v, want %v", m, j, got[j], want[j])
+			}
+			if math.Float32bits(got32[j]) != math.Float32bits(want32[j]) {
+				t.Fatalf("float32 m=%d: out[%d] = %v, want %v", m, j, got32[j], want32[j])
 			}
 		}
 	}

@@ -5,8 +5,6 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/qkv-dev/qkv/internal/vecf32"
 )
 
 // Linear returns y = x·Wᵀ + b over the last axis of x, with W stored as
@@ -51,7 +49,7 @@ func linear(x, w, b *G.Node, relu bool) (*G.Node, error) {
 					inDims:  dimsOf(y, gy),
 					outDims: y.Dims(),
 					shape:   sameShape,
-					k:       kernelOf(reluGrad32, reluGrad64),
+					k:       kernelOf(reluGrad(rows32), reluGrad(rows64)),
 				}, y, gy); err != nil {
 					return nil, err
 				}
@@ -143,36 +141,22 @@ func SumTo(x *G.Node, to tensor.Shape) (*G.Node, error) {
 		inDims:  dimsOf(x),
 		outDims: len(to),
 		shape:   func([]tensor.Shape) (tensor.Shape, error) { return to.Clone(), nil },
-		k:       kernelOf(sumToFwd32, sumToFwd[float64]),
+		k:       kernelOf(sumToFwd(rows32), sumToFwd(rows64)),
 	}
 	return apply(op, x)
 }
 
-// sumToFwd splits the columns over the cores; each column is still summed
-// in row order.
-func sumToFwd[T Float](out []T, in [][]T, _ []tensor.Shape) error {
-	clear(out)
-	x, m := in[0], len(out)
-	parallelRows(m, len(x), func(lo, hi int) {
-		o := out[lo:hi]
-		for r := 0; r < len(x); r += m {
-			for j, v := range x[r+lo : r+hi] {
-				o[j] += v
-			}
-		}
-	})
-	return nil
-}
-
-// sumToFwd32 is sumToFwd with eight columns added at a time
-// (vecf32.AddRows), in the same order.
-func sumToFwd32(out []float32, in [][]float32, _ []tensor.Shape) error {
-	clear(out)
-	x, m := in[0], len(out)
-	parallelRows(m, len(x), func(lo, hi int) {
-		vecf32.AddRows(out[lo:hi], x[lo:], m)
-	})
-	return nil
+// sumToFwd adds the rows of x with v's kernel, its columns split over the
+// cores; each column is summed in row order, as a plain loop sums it.
+func sumToFwd[T Float](v *rowOps[T]) func([]T, [][]T, []tensor.Shape) error {
+	return func(out []T, in [][]T, _ []tensor.Shape) error {
+		clear(out)
+		x, m := in[0], len(out)
+		parallelRows(m, len(x), func(lo, hi int) {
+			v.addRows(out[lo:hi], x[lo:], m)
+		})
+		return nil
+	}
 }
 
 // AddTrailing returns x + b where b's shape is the trailing part of x's and
