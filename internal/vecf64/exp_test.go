@@ -87,10 +87,26 @@ func expSumGo(dst, s, keep []float64, scale, m float64) float64 {
 	return (acc[0] + acc[2]) + (acc[1] + acc[3])
 }
 
+// eachPath runs f once with the widest assembly the CPU has and once
+// without AVX-512 (where the CPU has it), saying which in failures.
+func eachPath(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	defer func(was bool) { hasAVX512 = was }(hasAVX512)
+	for _, wide := range []bool{hasAVX512, false} {
+		hasAVX512 = wide
+		t.Run(map[bool]string{true: "avx512", false: "without-avx512"}[wide], f)
+		if !wide {
+			break
+		}
+	}
+}
+
 // TestExpBitForBit runs the assembly's exp (ExpSum with scale 1, m 0, every
 // key kept) over the special inputs and a sweep of the range, and holds it
 // to the Go exp.
-func TestExpBitForBit(t *testing.T) {
+func TestExpBitForBit(t *testing.T) { eachPath(t, testExpBitForBit) }
+
+func testExpBitForBit(t *testing.T) {
 	xs := append([]float64(nil), expSpecial...)
 	for x := -750.0; x <= 712; x += 0.0173 {
 		xs = append(xs, x)
@@ -114,7 +130,9 @@ func TestExpBitForBit(t *testing.T) {
 // TestExpSumBitForBit holds the assembly to the Go loop exactly, over row
 // lengths around multiples of 4, masks (with non-finite masked scores) and
 // the softmax's range of inputs.
-func TestExpSumBitForBit(t *testing.T) {
+func TestExpSumBitForBit(t *testing.T) { eachPath(t, testExpSumBitForBit) }
+
+func testExpSumBitForBit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n <= 70; n++ {
 		for trial := 0; trial < 20; trial++ {

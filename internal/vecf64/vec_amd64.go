@@ -4,7 +4,12 @@ package vecf64
 
 import "golang.org/x/sys/cpu"
 
-var hasAVX2 = cpu.X86.HasAVX2
+var (
+	hasAVX2 = cpu.X86.HasAVX2
+	// hasAVX512 picks expSum8 for ExpSum where the CPU has AVX-512; a test
+	// clears it to check expSum4 on its own as well.
+	hasAVX512 = cpu.X86.HasAVX2 && cpu.X86.HasAVX512F
+)
 
 // Each xxxAsm does the first n/4·4 elements (or columns) of its kernel,
 // four at a time, and returns how many it did: none without AVX2.
@@ -12,13 +17,26 @@ var hasAVX2 = cpu.X86.HasAVX2
 //go:noescape
 func expSum4(dst, s, keep *float64, n4 int, scale, m float64, c *float64, acc *[4]float64)
 
+//go:noescape
+func expSum8(dst, s, keep *float64, n8 int, scale, m float64, c *float64, acc *[4]float64)
+
+// expSumAsm does eight elements at a time with AVX-512 where it can, then
+// four at a time. Either adds element j to lane j mod 4 in order, so both
+// give the Go loop's bits.
 func expSumAsm(dst, s, keep []float64, scale, m float64, acc *[4]float64) int {
 	n4 := len(dst) / 4 * 4
 	if !hasAVX2 || n4 == 0 {
 		return 0
 	}
 	_, _ = s[n4-1], keep[n4-1]
-	expSum4(&dst[0], &s[0], &keep[0], n4, scale, m, &expConst[0], acc)
+	done := 0
+	if n8 := n4 / 8 * 8; hasAVX512 && n8 > 0 {
+		expSum8(&dst[0], &s[0], &keep[0], n8, scale, m, &expConst[0], acc)
+		done = n8
+	}
+	if done < n4 {
+		expSum4(&dst[done], &s[done], &keep[done], n4-done, scale, m, &expConst[0], acc)
+	}
 	return n4
 }
 

@@ -339,3 +339,86 @@ sgradloop:
 	JNZ sgradloop
 	VZEROUPPER
 	RET
+
+// func expSum8(dst, s, keep *float64, n8 int, scale, m float64, c *float64, acc *[4]float64)
+// expSum4 with AVX-512, eight elements at a time: n8 is a positive multiple
+// of 8, and the lower four of each eight are added to the lane sums before
+// the upper four, as the Go loop adds them.
+TEXT ·expSum8(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ keep+16(FP), DX
+	MOVQ n8+24(FP), CX
+	VBROADCASTSD scale+32(FP), Z0
+	VBROADCASTSD m+40(FP), Z1
+	MOVQ c+48(FP), R8
+	MOVQ acc+56(FP), R9
+	VMOVUPD (R9), Y6          // lane sums
+	VBROADCASTSD 0(R8), Z2    // lower clamp
+	VBROADCASTSD 8(R8), Z3    // upper clamp
+	VBROADCASTSD 16(R8), Z4   // log₂e
+	VBROADCASTSD 96(R8), Z5   // 1
+	VBROADCASTSD 24(R8), Z16  // C1
+	VBROADCASTSD 32(R8), Z17  // C2
+	VBROADCASTSD 40(R8), Z18  // P0
+	VBROADCASTSD 48(R8), Z19
+	VBROADCASTSD 56(R8), Z20
+	VBROADCASTSD 64(R8), Z21  // Q0
+	VBROADCASTSD 72(R8), Z22
+	VBROADCASTSD 80(R8), Z23
+	VBROADCASTSD 88(R8), Z24
+	VPXORQ Z7, Z7, Z7         // zero
+	MOVQ $1023, AX
+	VPBROADCASTQ AX, Z15      // exponent bias in each lane
+loop8:
+	VMULPD (SI), Z0, Z8       // scale·s
+	VSUBPD Z1, Z8, Z8         // x = scale·s − m
+	VMAXPD Z8, Z2, Z8         // max(lo, x), x if NaN
+	VMINPD Z8, Z3, Z8         // min(hi, x), x if NaN
+	VMULPD Z4, Z8, Z9         // x·log₂e
+	VRNDSCALEPD $0, Z9, Z9    // n, to nearest even
+	VMULPD Z16, Z9, Z10
+	VSUBPD Z10, Z8, Z8        // r = x − n·C1
+	VMULPD Z17, Z9, Z10
+	VSUBPD Z10, Z8, Z8        // r = r − n·C2
+	VMULPD Z8, Z8, Z12        // r²
+	VMULPD Z12, Z18, Z11
+	VADDPD Z19, Z11, Z11
+	VMULPD Z12, Z11, Z11
+	VADDPD Z20, Z11, Z11
+	VMULPD Z8, Z11, Z11       // p = r·P(r²)
+	VMULPD Z12, Z21, Z13
+	VADDPD Z22, Z13, Z13
+	VMULPD Z12, Z13, Z13
+	VADDPD Z23, Z13, Z13
+	VMULPD Z12, Z13, Z13
+	VADDPD Z24, Z13, Z13      // q = Q(r²)
+	VSUBPD Z11, Z13, Z13      // q − p
+	VDIVPD Z13, Z11, Z11      // p/(q − p)
+	VADDPD Z11, Z11, Z11      // 2·
+	VADDPD Z5, Z11, Z11       // 1 + 2·p/(q − p)
+	VCVTPD2DQ Z9, Y9          // n as int32 (exact: n is integral)
+	VPSRAD $1, Y9, Y10        // k1 = n >> 1
+	VPSUBD Y10, Y9, Y9        // k2 = n − k1
+	VPMOVSXDQ Y10, Z10
+	VPMOVSXDQ Y9, Z9
+	VPADDQ Z15, Z10, Z10
+	VPSLLQ $52, Z10, Z10      // 2^k1
+	VPADDQ Z15, Z9, Z9
+	VPSLLQ $52, Z9, Z9        // 2^k2
+	VMULPD Z10, Z11, Z11
+	VMULPD Z9, Z11, Z11
+	VCMPPD $4, (DX), Z7, K1   // keep ≠ 0
+	VMOVAPD.Z Z11, K1, Z11    // +0 where masked
+	VMOVUPD Z11, (DI)
+	VADDPD Y11, Y6, Y6        // elements 0–3 into lanes 0–3
+	VEXTRACTF64X4 $1, Z11, Y12
+	VADDPD Y12, Y6, Y6        // then elements 4–7
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JNZ loop8
+	VMOVUPD Y6, (R9)
+	VZEROUPPER
+	RET

@@ -20,3 +20,6 @@ func normGradAsm(gx, x, g, gy []float64, mean, rstd, mg, mgx float64) int       
 
 func dotAsm(w, gw []float64, lanes *[4]float64) int              { return 0 }
 func softmaxGradAsm(gs, w, gw []float64, scale, dot float64) int { return 0 }
+
+// hasAVX512 is false: there is no assembly to choose (the tests set it).
+var hasAVX512 bool
