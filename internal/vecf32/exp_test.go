@@ -127,3 +127,46 @@ func TestSoftmaxGradRowBitForBit(t *testing.T) {
 		}
 	}
 }
+
+// TestNaNScores holds the assembly to the Go loops where a score is NaN: a
+// kept NaN makes its exp and the row's sum NaN (so that a NaN upstream of
+// attention reaches the loss rather than turning into finite weights), a
+// masked one gives 0, and MaskedMax passes over NaNs as the comparison
+// t > m does. Each NaN is tried in every position of rows that the
+// kernels' eight lanes cover and of their tails.
+func TestNaNScores(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, n := range []int{8, 13, 24} {
+		for at := 0; at < n; at++ {
+			for _, kept := range []float32{0, 1} {
+				s, keep := make([]float32, n), make([]float32, n)
+				for j := range s {
+					s[j], keep[j] = float32(j%5)-2, 1
+				}
+				s[at], keep[at] = nan, kept
+				got, want := make([]float32, n), make([]float32, n)
+				gs, ws := ExpSum(got, s, keep, 0.5, 1), expSumGo(want, s, keep, 0.5, 1)
+				if same := math.IsNaN(float64(gs)) == math.IsNaN(float64(ws)); !same || (!math.IsNaN(float64(ws)) && gs != ws) {
+					t.Fatalf("n=%d, NaN at %d, keep %v: sum %v, want %v", n, at, kept, gs, ws)
+				}
+				if kept == 1 && !math.IsNaN(float64(gs)) {
+					t.Fatalf("n=%d, kept NaN at %d: sum %v, want NaN", n, at, gs)
+				}
+				for j := range got {
+					if math.IsNaN(float64(want[j])) != math.IsNaN(float64(got[j])) || (!math.IsNaN(float64(want[j])) && math.Float32bits(got[j]) != math.Float32bits(want[j])) {
+						t.Fatalf("n=%d, NaN at %d, keep %v: dst[%d] = %v, want %v", n, at, kept, j, got[j], want[j])
+					}
+				}
+				wantMax := float32(math.Inf(-1))
+				for j := range s {
+					if v := float32(0.5 * s[j]); keep[j] != 0 && v > wantMax {
+						wantMax = v
+					}
+				}
+				if got := MaskedMax(s, keep, 0.5); math.Float32bits(got) != math.Float32bits(wantMax) {
+					t.Fatalf("n=%d, NaN at %d, keep %v: MaskedMax = %v, want %v", n, at, kept, got, wantMax)
+				}
+			}
+		}
+	}
+}

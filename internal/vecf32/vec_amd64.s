@@ -22,9 +22,9 @@ loop:
 	VMULPS (SI), Y0, Y8       // scale·s
 	VSUBPS Y1, Y8, Y8         // x = scale·s − m
 	VBROADCASTSS 0(R8), Y9
-	VMAXPS Y9, Y8, Y8         // max(x, lo)
+	VMAXPS Y8, Y9, Y8         // max(x, lo); NaN stays x (a NaN operand gives the second source)
 	VBROADCASTSS 4(R8), Y9
-	VMINPS Y9, Y8, Y8         // min(x, hi)
+	VMINPS Y8, Y9, Y8         // min(x, hi); likewise
 	VBROADCASTSS 8(R8), Y9
 	VMULPS Y9, Y8, Y9         // x·log₂e
 	VROUNDPS $0, Y9, Y9       // n, to nearest even
@@ -177,7 +177,7 @@ maxloop:
 	VMULPS (SI), Y0, Y3
 	VCMPPS $4, (DX), Y7, Y4   // keep ≠ 0
 	VBLENDVPS Y4, Y3, Y2, Y3  // kept ? scale·s : −∞
-	VMAXPS Y3, Y1, Y1
+	VMAXPS Y1, Y3, Y1         // t > m ? t : m, as the Go loop: a NaN t leaves m
 	ADDQ $32, SI
 	ADDQ $32, DX
 	SUBQ $8, CX
