@@ -7,21 +7,34 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/qkv-dev/qkv/bench"
+	"github.com/qkv-dev/qkv/internal/cli"
 	"github.com/qkv-dev/qkv/internal/gemm"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	var usage usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "qkvbench:", err)
+		os.Exit(2)
+	default:
 		fmt.Fprintln(os.Stderr, "qkvbench:", err)
 		os.Exit(1)
 	}
 }
+
+// usageError is a flag the command line got wrong: exit status 2.
+type usageError struct{ error }
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("qkvbench", flag.ContinueOnError)
@@ -33,12 +46,17 @@ func run(args []string) error {
 	dtype := fs.String("dtype", "float32", "float32 or float64")
 	evalBatch := fs.Bool("eval-batch", false, "print the batch qkv-train validates the size in, and exit")
 	evalBytes := fs.Bool("eval-bytes", false, "print the bytes one of qkv-train's evaluation graphs takes at the size (built at -eval-batch rows and run once), and exit")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if _, err := cli.Parse(fs, args, os.Stderr, func(w io.Writer) {
+		fmt.Fprintln(w, "usage: qkvbench [-size default|small|large] [-mode train|forward] [-dtype float32|float64] [-seconds S | -steps N]\n\nFlags:")
+	}); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
 	}
 	s, err := bench.SizeNamed(*size)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if *evalBatch {
 		n, err := bench.EvalBatch(s)
@@ -57,7 +75,10 @@ func run(args []string) error {
 		return nil
 	}
 	if *mode != "train" && *mode != "forward" {
-		return fmt.Errorf("unknown mode %q (want train or forward)", *mode)
+		return usageError{fmt.Errorf("unknown mode %q (want train or forward)", *mode)}
+	}
+	if *dtype != "float32" && *dtype != "float64" {
+		return usageError{fmt.Errorf("unknown dtype %q (want float32 or float64)", *dtype)}
 	}
 	r, err := bench.NewRun(s, *dtype, *mode == "train")
 	if err != nil {
