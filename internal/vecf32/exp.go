@@ -21,7 +21,8 @@ var expConst = [...]float32{
 }
 
 // exp returns e^x with a relative error of a few ulps for x in the clamp
-// range; below it the result is about 1e-38 rather than smaller. Every
+// range; below it the result is about 1e-38 rather than smaller, and a NaN
+// stays NaN (min and max keep it; the assembly orders its operands so). Every
 // product is rounded on its own (no fused multiply-add) so the assembly can
 // match it bit for bit.
 func exp(x float32) float32 {
@@ -63,7 +64,8 @@ func ExpSum(dst, s, keep []float32, scale, m float32) float32 {
 }
 
 // MaskedMax returns the largest scale·s[j] over j with keep[j] ≠ 0, or −∞
-// when every key is masked. NaNs are not looked for.
+// when every key is masked. A NaN is passed over, as by the comparison
+// t > m.
 func MaskedMax(s, keep []float32, scale float32) float32 {
 	n := len(s)
 	keep = keep[:n]
