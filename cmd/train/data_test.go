@@ -68,6 +68,11 @@ func writeLines(t *testing.T, path string, lines []string) string {
 // next to trainBin, whose directory TestMain removes.
 var evalBin = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(filepath.Dir(trainBin), "qkv-eval")
+	// cmd/eval is not in this test binary: read its files so that go
+	// test's cache sees a change to them.
+	if _, err := testbuild.Sources("../eval"); err != nil {
+		return "", err
+	}
 	out, err := testbuild.Command(bin, "../eval").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("building cmd/eval: %v\n%s", err, out)
