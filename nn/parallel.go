@@ -1,10 +1,9 @@
 package nn
 
 import (
-	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/qkv-dev/qkv/internal/team"
 )
 
 // minParallelWork is the work (elements touched, weighted by cost; see
@@ -33,33 +32,5 @@ func parallelRows(n, work int, f func(lo, hi int)) {
 		return
 	}
 	pieces := min(n, 4*workers)
-	var next atomic.Int64
-	var failure atomic.Value
-	do := func() {
-		defer func() {
-			if r := recover(); r != nil {
-				failure.CompareAndSwap(nil, fmt.Sprint(r))
-			}
-		}()
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= pieces {
-				return
-			}
-			f(i*n/pieces, (i+1)*n/pieces)
-		}
-	}
-	var wg sync.WaitGroup
-	for t := 1; t < workers; t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			do()
-		}()
-	}
-	do()
-	wg.Wait()
-	if r := failure.Load(); r != nil {
-		panic(r)
-	}
+	team.Run(workers, pieces, func(i int) { f(i*n/pieces, (i+1)*n/pieces) })
 }

@@ -17,18 +17,19 @@ const module = "github.com/qkv-dev/qkv"
 // allowed lists, for each package, the project packages it may import
 // (directly or not). Anything not listed may import nothing of the project.
 // The numeric kernels under internal/ (gemm, vecf32, vecf64) import nothing of the
-// project; nn calls them, so whatever may import nn may reach them.
+// project but the worker team (internal/team) that gemm shares out its work
+// on; nn calls them, so whatever may import nn may reach them.
 var allowed = map[string][]string{
-	"nn":                 {"internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"layers":             {"nn", "internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"optim":              {"nn", "internal/gemm", "internal/vecf32", "internal/vecf64"},
+	"nn":                 {"internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"layers":             {"nn", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"optim":              {"nn", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
 	"data":               {},
-	"train":              {"nn", "layers", "optim", "data", "internal/flock", "internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"cmd/train":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/flock", "internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/explore", "internal/flock", "internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"cmd/study":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/flock", "internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"bench":              {"nn", "layers", "optim", "data", "train", "internal/flock", "internal/gemm", "internal/vecf32", "internal/vecf64"},
-	"bench/cmd/qkvbench": {"bench", "nn", "layers", "optim", "data", "train", "internal/cli", "internal/flock", "internal/gemm", "internal/vecf32", "internal/vecf64"},
+	"train":              {"nn", "layers", "optim", "data", "internal/flock", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"cmd/train":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/flock", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"cmd/eval":           {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/explore", "internal/flock", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"cmd/study":          {"nn", "layers", "optim", "data", "train", "internal/cli", "internal/heatmap", "internal/flock", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"bench":              {"nn", "layers", "optim", "data", "train", "internal/flock", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
+	"bench/cmd/qkvbench": {"bench", "nn", "layers", "optim", "data", "train", "internal/cli", "internal/flock", "internal/gemm", "internal/team", "internal/vecf32", "internal/vecf64"},
 }
 
 // direct lists, for the commands, the project packages they may import

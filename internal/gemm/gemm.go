@@ -3,7 +3,8 @@ package gemm
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
+
+	"github.com/qkv-dev/qkv/internal/team"
 )
 
 // Float is the element type of a product.
@@ -176,31 +177,11 @@ func Batch[T Float](count int, at func(i int) Args[T]) {
 }
 
 // shareOut runs f(0), …, f(n−1) on up to nt goroutines (the caller's among
-// them), each taking the next index when it is done with the last. Handing
-// out small pieces rather than one half each keeps both cores busy when one
-// of them is also serving another process.
-func shareOut(nt, n int, f func(i int)) {
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= n {
-				return
-			}
-			f(i)
-		}
-	}
-	var wg sync.WaitGroup
-	for t := 1; t < min(nt, n); t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
-}
+// them), each taking the next index when it is done with the last: the
+// helpers of internal/team, which stay awake between products. Handing out
+// small pieces rather than one half each keeps both cores busy when one of
+// them is also serving another process.
+func shareOut(nt, n int, f func(i int)) { team.Run(nt, n, f) }
 
 func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	ar, ac := m, k
