@@ -171,17 +171,10 @@ func Batch[T Float](count int, at func(i int) Args[T]) {
 		return
 	}
 	chunk := max(1, count/(4*threads))
-	shareOut(threads, (count+chunk-1)/chunk, func(i int) {
+	team.Run(threads, (count+chunk-1)/chunk, func(i int) {
 		run(i*chunk, min((i+1)*chunk, count))
 	})
 }
-
-// shareOut runs f(0), …, f(n−1) on up to nt goroutines (the caller's among
-// them), each taking the next index when it is done with the last: the
-// helpers of internal/team, which stay awake between products. Handing out
-// small pieces rather than one half each keeps both cores busy when one of
-// them is also serving another process.
-func shareOut(nt, n int, f func(i int)) { team.Run(nt, n, f) }
 
 func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	ar, ac := m, k
@@ -249,7 +242,7 @@ func (im *impl[T]) parallel(p *Args[T]) {
 			kc := min(im.kc, p.K-pc)
 			own.b = im.packPanelShared(own.b, p, directB, jc, nc, pc, kc)
 			panel := own.b
-			shareOut(threads, blocks, func(i int) {
+			team.Run(threads, blocks, func(i int) {
 				buf := im.buffers()
 				ic := i * rowsPer
 				im.block(buf, panel, p, directB, ic, min(rowsPer, p.M-ic), jc, nc, pc, kc)
@@ -289,7 +282,7 @@ func (im *impl[T]) packPanelShared(dst []T, p *Args[T], directB bool, jc, nc, pc
 	nr := im.nr
 	dst = grow(dst, slivers*nr*kc)
 	pieces := 2 * threads
-	shareOut(threads, pieces, func(i int) {
+	team.Run(threads, pieces, func(i int) {
 		s0, s1 := i*slivers/pieces, (i+1)*slivers/pieces
 		packB(dst[s0*nr*kc:], p.B, p.LDB, p.TransB, pc, kc, jc+s0*nr, min(s1*nr, nc)-s0*nr, nr)
 	})

@@ -79,20 +79,14 @@ var (
 // piece, or a second caller), the pieces run in order on the caller. A
 // panic in any piece is re-raised on the caller once every piece is done.
 func Run(workers, n int, f func(i int)) {
-	if workers < 2 || n < 2 || !busy.TryLock() {
+	start.Do(startHelpers)
+	if workers < 2 || n < 2 || len(helpers) == 0 || !busy.TryLock() {
 		for i := range n {
 			f(i)
 		}
 		return
 	}
 	defer busy.Unlock()
-	start.Do(startHelpers)
-	if len(helpers) == 0 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
 	j := &job{f: f, n: int64(n), done: make(chan struct{})}
 	current.Store(j)
 	gen.Add(1)
