@@ -23,6 +23,8 @@ type Graph struct {
 	composed bool     // Ops gives composed twins instead of fused ops
 	buf      *Buffers // where the program keeps its op outputs; nil: each op its own
 	sizing   bool     // shapes only: no node holds a value (NewSizingGraph)
+	leaves   []leaf   // every input, parameter and constant, for verify
+	round    int      // SetRound's
 }
 
 // NewGraph starts a graph computing in dt (tensor.Float32 or tensor.Float64).
@@ -82,9 +84,10 @@ func (g *Graph) Param(p *Param) (*G.Node, error) {
 	}
 	var n *G.Node
 	if g.sizing {
-		n = G.NewTensor(g.g, g.dt, len(p.Shape()), G.WithShape(p.Shape()...), G.WithName(name))
+		n = G.NewTensor(g.g, g.dt, len(p.Shape()), G.WithShape(p.Shape()...), G.WithName(g.nodeName(name)))
 	} else {
-		n = G.NewTensor(g.g, g.dt, p.value.Dims(), G.WithShape(p.value.Shape()...), G.WithValue(p.value), G.WithName(name))
+		n = G.NewTensor(g.g, g.dt, p.value.Dims(), G.WithShape(p.value.Shape()...), G.WithValue(p.value), G.WithName(g.nodeName(name)))
+		g.leaves = append(g.leaves, leaf{n, g.nodeName(name), p.value})
 	}
 	g.nodes[p] = n
 	g.params = append(g.params, p)
@@ -106,10 +109,11 @@ func (g *Graph) Input(name string, shape ...int) (*G.Node, *tensor.Dense, error)
 		return nil, nil, err
 	}
 	if g.sizing {
-		return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName("input."+name)), nil, nil
+		return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName(g.nodeName("input."+name))), nil, nil
 	}
 	v := tensor.New(tensor.Of(g.dt), tensor.WithShape(shape...))
-	n := G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithValue(v), G.WithName("input."+name))
+	n := G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithValue(v), G.WithName(g.nodeName("input."+name)))
+	g.leaves = append(g.leaves, leaf{n, g.nodeName("input." + name), v})
 	return n, v, nil
 }
 
@@ -122,7 +126,9 @@ func (g *Graph) Constant(name string, v *tensor.Dense) (*G.Node, error) {
 	if err := g.claim("const." + name); err != nil {
 		return nil, err
 	}
-	return G.NewTensor(g.g, g.dt, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName("const."+name)), nil
+	n := G.NewTensor(g.g, g.dt, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName(g.nodeName("const."+name)))
+	g.leaves = append(g.leaves, leaf{n, g.nodeName("const." + name), v})
+	return n, nil
 }
 
 // ConstantOf adds a fixed tensor of the given shape whose values, in
@@ -137,7 +143,25 @@ func (g *Graph) ConstantOf(name string, shape []int, values func() []float64) (*
 	if err := g.claim("const." + name); err != nil {
 		return nil, err
 	}
-	return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName("const."+name)), nil
+	return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName(g.nodeName("const."+name))), nil
+}
+
+// SetRound names the nodes added after it for round r of building a graph:
+// round 0 by their names, round r > 0 with "r@" before them. Gorgonia tells
+// nodes apart by a 32-bit FNV-1a hash of their names and operands and
+// merges nodes whose hashes collide, which Compile reports as
+// ErrCorruptProgram; built again in another round, the graph's hashes are
+// all new (see Rebuild). The round goes before the name because FNV-1a
+// reads bytes in order: two names that collide still collide with the
+// same bytes after them.
+func (g *Graph) SetRound(r int) { g.round = r }
+
+// nodeName is name as the node of this round of the graph is named.
+func (g *Graph) nodeName(name string) string {
+	if g.round == 0 {
+		return name
+	}
+	return fmt.Sprintf("%d@%s", g.round, name)
 }
 
 func (g *Graph) claim(name string) error {

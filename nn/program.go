@@ -50,6 +50,7 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		return nil, errors.New("nn: compile: a sizing graph holds no values to run (see Size)")
 	}
 	p := &Program{g: g, outNode: outputs}
+	needed := append([]*G.Node(nil), outputs...) // the nodes read out after a run
 	if withGrads {
 		if loss == nil {
 			return nil, errors.New("nn: compile: gradients need a loss")
@@ -62,6 +63,7 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		if err != nil {
 			return nil, fmt.Errorf("nn: compile: gradient: %w", err)
 		}
+		needed = append(needed, gn...)
 		p.grads = make([]G.Value, len(gn))
 		for i, n := range gn {
 			q := g.params[i]
@@ -70,6 +72,7 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		}
 	}
 	if loss != nil {
+		needed = append(needed, loss)
 		p.loss = tensor.New(tensor.Of(g.dt), tensor.WithShape(1))
 		if loss.Shape().IsScalar() {
 			p.loss = nil // Read allocates a scalar value of its own once.
@@ -83,11 +86,18 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 	}
 	p.bufLen = layout(g)
 	p.vm = G.NewTapeMachine(g.g)
+	if err := verify(g, p.vm, needed); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("nn: compile: %w", err)
+	}
 	return p, nil
 }
 
 // Run executes the program once. Inputs and dropout masks must be filled first.
 func (p *Program) Run() error {
+	if err := p.g.checkLeaves(); err != nil {
+		return fmt.Errorf("nn: run: %w", err)
+	}
 	defer p.vm.Reset()
 	p.reserveBuffers()
 	if err := p.vm.RunAll(); err != nil {

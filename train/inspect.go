@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qkv-dev/qkv/nn"
+	"gorgonia.org/tensor"
 )
 
 // Inspection is what one input sequence does inside each attention layer
@@ -43,30 +44,40 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	if _, err := e.rows(t, true); err != nil {
 		return nil, err
 	}
-	g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), false)
+	type built struct {
+		prog       *nn.Program
+		idv, keepv *tensor.Dense
+		layers     int
+	}
+	b, err := nn.Rebuild(func(round int) (built, error) {
+		g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), false)
+		if err != nil {
+			return built{}, err
+		}
+		g.SetRound(round)
+		ids, idv, err := g.Input("ids", 1, t)
+		if err != nil {
+			return built{}, err
+		}
+		keep, keepv, err := g.Input("keep", 1, t)
+		if err != nil {
+			return built{}, err
+		}
+		x, err := m.Embed.Forward(g, ids) // [1,T,D]
+		if err != nil {
+			return built{}, err
+		}
+		outs, err := tb.inspect(g, x, keep) // q, k, weights of each layer
+		if err != nil {
+			return built{}, err
+		}
+		prog, err := nn.Compile(g, nil, false, outs...)
+		return built{prog, idv, keepv, len(outs) / 3}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	ids, idv, err := g.Input("ids", 1, t)
-	if err != nil {
-		return nil, err
-	}
-	keep, keepv, err := g.Input("keep", 1, t)
-	if err != nil {
-		return nil, err
-	}
-	x, err := m.Embed.Forward(g, ids) // [1,T,D]
-	if err != nil {
-		return nil, err
-	}
-	outs, err := tb.inspect(g, x, keep) // q, k, weights of each layer
-	if err != nil {
-		return nil, err
-	}
-	prog, err := nn.Compile(g, nil, false, outs...)
-	if err != nil {
-		return nil, err
-	}
+	prog, idv, keepv := b.prog, b.idv, b.keepv
 	defer prog.Close()
 	in, ones := make([]float64, t), make([]float64, t)
 	for i, id := range input {
@@ -80,7 +91,7 @@ func (e *Evaluator) Inspect(input []int) (*Inspection, error) {
 	h := m.cfg.Heads
 	dk := m.cfg.DModel / h
 	ins := &Inspection{}
-	for l := range len(outs) / 3 {
+	for l := range b.layers {
 		q, k := nn.ToFloat64s(prog.Output(3*l)), nn.ToFloat64s(prog.Output(3*l+1)) // [1,T,D]
 		w := nn.ToFloat64s(prog.Output(3*l + 2))                                   // [1,H,T,T]
 		ql, kl, wl := make([][][]float64, h), make([][][]float64, h), make([][][]float64, h)

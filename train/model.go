@@ -149,12 +149,21 @@ func (m *Model) Build(b, t int, kind GraphKind) (*Graph, error) {
 //
 // A non-nil buf keeps the graph's op outputs in buffers it shares with
 // other graphs that take turns with it (nn.Buffers).
+//
+// A graph that Gorgonia compiles wrongly (nn.ErrCorruptProgram) is built
+// again with its nodes named afresh (nn.Rebuild).
 func (m *Model) build(b, t int, kind GraphKind, delta *nn.Param, buf *nn.Buffers) (*Graph, error) {
+	return nn.Rebuild(func(round int) (*Graph, error) { return m.buildRound(b, t, kind, delta, buf, round) })
+}
+
+// buildRound is build in one round of nn.Rebuild.
+func (m *Model) buildRound(b, t int, kind GraphKind, delta *nn.Param, buf *nn.Buffers, round int) (*Graph, error) {
 	training, weights := kind == Training, kind == EvaluationWithWeights
 	g, err := nn.NewGraph(m.cfg.Dtype.Tensor(), training)
 	if err != nil {
 		return nil, err
 	}
+	g.SetRound(round)
 	g.SetComposed(m.composed)
 	if buf != nil {
 		g.ShareBuffers(buf)

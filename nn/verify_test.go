@@ -1,0 +1,294 @@
+package nn
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Gorgonia tells nodes apart by a 32-bit FNV-1a hash and merges nodes whose
+// hashes collide. The pairs below collide (found by search over names and
+// constants; each test checks the collision before it relies on it):
+// inputs "x522789" and "x739192" of shape [2,3] in float64, and
+// Scale{982263} and Scale{1000100} of the input "a" of that shape.
+var (
+	collidingInputs = [2]string{"x522789", "x739192"}
+	collidingScales = [2]float64{982263, 1000100}
+)
+
+var (
+	aValues = []float64{1, 2, 3, 4, 5, 6}
+	bValues = []float64{10, 20, 30, 40, 50, 60}
+)
+
+// minusProgram compiles a − b for inputs named a and b, [2,3] float64, in
+// round r, with the inputs filled.
+func minusProgram(t *testing.T, a, b string, r int) (*Program, *G.Node, *G.Node, error) {
+	t.Helper()
+	g, err := NewGraph(tensor.Float64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetRound(r)
+	an, av, err := g.Input(a, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bn, bv, err := g.Input(b, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	FromFloat64s(av, aValues)
+	FromFloat64s(bv, bValues)
+	z, err := Minus(an, bn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(g, nil, false, z)
+	return p, an, bn, err
+}
+
+// wantOutput runs p and checks its output against want.
+func wantOutput(t *testing.T, p *Program, want []float64) {
+	t.Helper()
+	if err := p.Run(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := ToFloat64s(p.Output(0)); !slices.Equal(got, want) {
+		t.Fatalf("output %v, want %v", got, want)
+	}
+}
+
+func difference(x, y []float64) []float64 {
+	out := make([]float64, len(x))
+	for i := range x {
+		out[i] = x[i] - y[i]
+	}
+	return out
+}
+
+// TestVerifyMergedInputs: two inputs whose hashes collide are loaded into
+// one register by Gorgonia, so a − b computes 0; Compile refuses the
+// program. Inputs whose hashes differ compile and compute a − b.
+func TestVerifyMergedInputs(t *testing.T) {
+	p, a, b, err := minusProgram(t, "x1", "x2", 0)
+	if err != nil {
+		t.Fatalf("inputs that do not collide: %v", err)
+	}
+	if a.Hashcode() == b.Hashcode() {
+		t.Fatal("x1 and x2 collide")
+	}
+	wantOutput(t, p, difference(aValues, bValues))
+	p.Close()
+
+	_, a, b, err = minusProgram(t, collidingInputs[0], collidingInputs[1], 0)
+	if a == b || a.Hashcode() != b.Hashcode() {
+		t.Fatalf("%v do not collide: hashes %x and %x", collidingInputs, a.Hashcode(), b.Hashcode())
+	}
+	if !errors.Is(err, ErrCorruptProgram) {
+		t.Fatalf("colliding inputs: Compile = %v, want ErrCorruptProgram", err)
+	}
+}
+
+// TestVerifyMergedOps: of two ops whose hashes collide Gorgonia runs one,
+// and the other's readers read its value; Compile refuses the program.
+// Ops whose hashes differ compile and compute what they should.
+func TestVerifyMergedOps(t *testing.T) {
+	for _, c := range []struct {
+		scales  [2]float64
+		collide bool
+	}{{[2]float64{2, 3}, false}, {collidingScales, true}} {
+		g, err := NewGraph(tensor.Float64, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, av, err := g.Input("a", 2, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		FromFloat64s(av, aValues)
+		y0, err := Scale(a, c.scales[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		y1, err := Scale(a, c.scales[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (y0.Hashcode() == y1.Hashcode()) != c.collide {
+			t.Fatalf("Scale%v: hashes %x and %x, want collide = %v", c.scales, y0.Hashcode(), y1.Hashcode(), c.collide)
+		}
+		z, err := Minus(y0, y1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Compile(g, nil, false, z)
+		if c.collide {
+			if !errors.Is(err, ErrCorruptProgram) {
+				t.Errorf("Scale%v collide: Compile = %v, want ErrCorruptProgram", c.scales, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Scale%v: %v", c.scales, err)
+		}
+		want := make([]float64, len(aValues))
+		for i, v := range aValues {
+			want[i] = (c.scales[0] - c.scales[1]) * v
+		}
+		wantOutput(t, p, want)
+		p.Close()
+	}
+}
+
+// TestRunChecksLeaves: a compiled program refuses to run once one of its
+// inputs is renamed or bound to another value (as a node Gorgonia hands
+// out again while it is in use would be), and runs again once it is
+// restored.
+func TestRunChecksLeaves(t *testing.T) {
+	p, a, _, err := minusProgram(t, "a", "b", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	want := difference(aValues, bValues)
+	wantOutput(t, p, want)
+
+	G.WithName("input.c")(a)
+	if err := p.Run(); !errors.Is(err, ErrCorruptProgram) {
+		t.Errorf("Run after a rename = %v, want ErrCorruptProgram", err)
+	}
+	G.WithName("input.a")(a)
+	wantOutput(t, p, want)
+
+	v := a.Value()
+	if err := G.Let(a, tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(slices.Clone(aValues)))); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); !errors.Is(err, ErrCorruptProgram) {
+		t.Errorf("Run after binding another value = %v, want ErrCorruptProgram", err)
+	}
+	if err := G.Let(a, v); err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, p, want)
+}
+
+// The fake tape machine of TestVerifyMisreadOperand: a program laid out as
+// Gorgonia's is (a slice of instructions, loads by value and ops by
+// pointer, registers {id, device}), read by verify the same way.
+type (
+	loadArg struct {
+		index   int64
+		writeTo register
+	}
+	execOp struct {
+		id       int64
+		readFrom []register
+		writeTo  register
+	}
+	fakeProgram struct{ instructions []any }
+	fakeVM      struct {
+		prog *fakeProgram
+		loc  map[*G.Node]register
+	}
+)
+
+func (m *fakeVM) Prog() *fakeProgram           { return m.prog }
+func (m *fakeVM) LocMap() map[*G.Node]register { return m.loc }
+func (m *fakeVM) RunAll() error                { return nil }
+func (m *fakeVM) Reset()                       {}
+func (m *fakeVM) Close() error                 { return nil }
+
+// copyProgram copies the loads, the ops and the registers of Gorgonia's
+// program vm into a fakeVM.
+func copyProgram(vm G.VM) *fakeVM {
+	m := reflect.ValueOf(vm)
+	f := &fakeVM{prog: &fakeProgram{}, loc: map[*G.Node]register{}}
+	for it := m.MethodByName("LocMap").Call(nil)[0].MapRange(); it.Next(); {
+		f.loc[it.Key().Interface().(*G.Node)] = readRegister(it.Value())
+	}
+	instrs := m.MethodByName("Prog").Call(nil)[0].Elem().FieldByName("instructions")
+	for i := range instrs.Len() {
+		in := instrs.Index(i).Elem()
+		if in.Kind() == reflect.Pointer {
+			in = in.Elem()
+		}
+		switch in.Type().Name() {
+		case "loadArg":
+			f.prog.instructions = append(f.prog.instructions, loadArg{in.FieldByName("index").Int(), readRegister(in.FieldByName("writeTo"))})
+		case "execOp":
+			op := &execOp{id: in.FieldByName("id").Int(), writeTo: readRegister(in.FieldByName("writeTo"))}
+			reads := in.FieldByName("readFrom")
+			for j := range reads.Len() {
+				op.readFrom = append(op.readFrom, readRegister(reads.Index(j)))
+			}
+			f.prog.instructions = append(f.prog.instructions, op)
+		}
+	}
+	return f
+}
+
+// TestVerifyMisreadOperand: a program whose op reads its operands from
+// each other's registers (a − b computed as b − a) fails verify; the same
+// program copied faithfully passes.
+func TestVerifyMisreadOperand(t *testing.T) {
+	p, _, _, err := minusProgram(t, "a", "b", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, swap := range []bool{false, true} {
+		f := copyProgram(p.vm)
+		ops := 0
+		for _, in := range f.prog.instructions {
+			if op, ok := in.(*execOp); ok {
+				ops++
+				if swap {
+					slices.Reverse(op.readFrom)
+				}
+			}
+		}
+		if ops != 1 {
+			t.Fatalf("copied %d ops, want the one Minus", ops)
+		}
+		err = verify(p.g, f, nil)
+		if swap && !errors.Is(err, ErrCorruptProgram) {
+			t.Errorf("operands read from each other's registers: verify = %v, want ErrCorruptProgram", err)
+		}
+		if !swap && err != nil {
+			t.Errorf("faithful copy: verify = %v", err)
+		}
+	}
+}
+
+// TestRebuild: a graph whose inputs collide in round 0 is built again in
+// round 1, where they do not, and computes a − b; other errors end the
+// rounds at once; a fault in every round gives up after four.
+func TestRebuild(t *testing.T) {
+	var rounds []int
+	p, err := Rebuild(func(r int) (*Program, error) {
+		rounds = append(rounds, r)
+		p, _, _, err := minusProgram(t, collidingInputs[0], collidingInputs[1], r)
+		return p, err
+	})
+	if err != nil || !slices.Equal(rounds, []int{0, 1}) {
+		t.Fatalf("Rebuild of colliding inputs: rounds %v, error %v; want rounds [0 1] and no error", rounds, err)
+	}
+	wantOutput(t, p, difference(aValues, bValues))
+	p.Close()
+
+	other := errors.New("not a corrupt program")
+	rounds = nil
+	if _, err := Rebuild(func(r int) (int, error) { rounds = append(rounds, r); return 0, other }); err != other || len(rounds) != 1 {
+		t.Errorf("another error: Rebuild = %v after rounds %v, want it after round 0 alone", err, rounds)
+	}
+	rounds = nil
+	if _, err := Rebuild(func(r int) (int, error) { rounds = append(rounds, r); return 0, ErrCorruptProgram }); !errors.Is(err, ErrCorruptProgram) || len(rounds) != buildRounds {
+		t.Errorf("a fault in every round: Rebuild = %v after rounds %v, want ErrCorruptProgram after %d", err, rounds, buildRounds)
+	}
+}
