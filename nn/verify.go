@@ -10,12 +10,23 @@ import (
 )
 
 // ErrCorruptProgram is wrapped by Compile and Run when the program Gorgonia
-// compiled no longer matches the graph it was compiled from. Gorgonia
-// v0.9.18 has done this once in CI (an embedding op read the token ids'
-// register as its table, then failed on an id of 0.0546); the cause, in
-// its compiler or in the node pool it recycles nodes through, did not
-// repeat in hundreds of runs since. A program that fails the check is
-// never run, so the fault can stop a run but never change a number.
+// compiled does not match the graph it was compiled from.
+//
+// Gorgonia v0.9.18 tells nodes apart by a 32-bit FNV-1a hash (of the type,
+// the shape, and the name or the op and the operands' hashes) and its
+// compiler merges nodes whose hashes collide. Most hashes are fixed by the
+// graph, but a Read node (one per output, gradient and loss) is hashed by
+// the address it reads into, so every compile is a fresh draw: the chance
+// that a read collides with another node is reads × nodes / 2³², 5 in 10⁷
+// for a training graph of the tests' tiny model (20 reads, 104 nodes) and
+// 5 in 10⁶ at the benchmark's large size (68, 341). A read merged into an input made before it gives that input a
+// statement's register, the zero register, the first input's; the input is
+// then loaded over the first input while an op still has to read it. That
+// failed CI at 2ef4463: the embedding's table was loaded over the token
+// ids, and the embedding read a token id of 0.0546. verify finds every
+// such program (TestVerifyReadCollision rebuilds that fault) and Rebuild
+// builds the graph again; a program that fails the check is never run, so
+// the fault can cost a rebuild but never change a number.
 var ErrCorruptProgram = errors.New("nn: Gorgonia's program does not match its graph")
 
 // buildRounds is how many rounds Rebuild builds a graph in at most.
@@ -45,8 +56,9 @@ type leaf struct {
 
 // checkLeaves checks that every input, parameter and constant of g still
 // has the name and the value g gave it. Run calls it before every run (a
-// few nanoseconds a leaf, no allocation): a node that Gorgonia hands out
-// again while a program still uses it changes under that program.
+// few nanoseconds a leaf, no allocation): the program loads whatever value
+// a node holds when it runs, and Gorgonia's nodes can be renamed and
+// rebound (G.Let) by anyone who holds the graph (ExprGraph).
 func (g *Graph) checkLeaves() error {
 	for _, l := range g.leaves {
 		if got := l.node.Name(); got != l.name {
@@ -67,19 +79,15 @@ type register struct{ device, id int64 }
 // the gradients, the outputs):
 //   - every input, parameter and constant still has its name and value
 //     (checkLeaves), is a node of its own, and has a register of its own;
-//   - every load of one writes the register its readers read;
-//   - every op and every needed node has an instruction of its own, and
-//     every op reads each operand from the register that operand's
-//     instruction writes.
+//   - every load writes the register its readers read;
+//   - every op and every needed node has an instruction of its own, reads
+//     each operand from the register that operand's instruction writes,
+//     and writes a register no other instruction writes (unless it is one
+//     of Gorgonia's ops that overwrite an operand in place).
 //
-// Gorgonia tells nodes apart by a 32-bit hash (FNV-1a of the type, the
-// shape, and the name or the op and the operands' hashes) and merges nodes
-// whose hashes collide: two inputs whose names collide are loaded into one
-// register, and of two ops that collide one is never run and its readers
-// read the other's value — silently wrong numbers. Gorgonia keeps the
-// program unexported, so verify reads it by reflection; a Gorgonia whose
-// program is laid out otherwise fails here, loudly, rather than going
-// unchecked.
+// Gorgonia keeps the program unexported, so verify reads it by reflection;
+// a Gorgonia whose program is laid out otherwise fails here, loudly,
+// rather than going unchecked.
 func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 	if err := g.checkLeaves(); err != nil {
 		return err
@@ -122,8 +130,10 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 	if !instrs.IsValid() || instrs.Kind() != reflect.Slice {
 		return fmt.Errorf("nn: cannot inspect Gorgonia's program: no instructions")
 	}
-	// own: the nodes an instruction computes or loads.
+	// own: the nodes an instruction computes or loads; writer: what each
+	// register was written by.
 	own := make(map[int64]bool, instrs.Len())
+	writer := make(map[register]string, instrs.Len())
 	var ops []reflect.Value
 	for i := range instrs.Len() {
 		in := instrs.Index(i).Elem()
@@ -141,6 +151,7 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 				return fmt.Errorf("%w: instruction %d loads %s into another register than its readers read", ErrCorruptProgram, i, n.Name())
 			}
 			own[id] = true
+			writer[readRegister(in.FieldByName("writeTo"))] = n.Name()
 		case "execOp":
 			own[in.FieldByName("id").Int()] = true
 			ops = append(ops, in)
@@ -160,6 +171,11 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 		if reads.Len() != operands.Len() {
 			return fmt.Errorf("%w: %v reads %d registers for %d operands", ErrCorruptProgram, n.Op(), reads.Len(), operands.Len())
 		}
+		w := readRegister(in.FieldByName("writeTo"))
+		if other, ok := writer[w]; ok && !inPlace(n.Op(), reads, w) {
+			return fmt.Errorf("%w: %v writes the register of %s", ErrCorruptProgram, n.Op(), other)
+		}
+		writer[w] = fmt.Sprint(n.Op())
 		for j := 0; operands.Next(); j++ {
 			c := operands.Node().(*G.Node)
 			if !own[c.ID()] {
@@ -176,6 +192,14 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 		}
 	}
 	return nil
+}
+
+// inPlace reports whether op, reading reads, writes w because it
+// overwrites its operand there, as Gorgonia lets some of its own ops do
+// (never qkv's).
+func inPlace(op G.Op, reads reflect.Value, w register) bool {
+	k := op.OverwritesInput()
+	return k >= 0 && k < reads.Len() && readRegister(reads.Index(k)) == w
 }
 
 // readRegister reads one of Gorgonia's registers, {id int; device Device}.

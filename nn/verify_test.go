@@ -2,6 +2,7 @@ package nn
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -233,35 +234,43 @@ func copyProgram(vm G.VM) *fakeVM {
 	return f
 }
 
-// TestVerifyMisreadOperand: a program whose op reads its operands from
-// each other's registers (a − b computed as b − a) fails verify; the same
-// program copied faithfully passes.
-func TestVerifyMisreadOperand(t *testing.T) {
-	p, _, _, err := minusProgram(t, "a", "b", 0)
+// TestVerifyCopiedProgram: a copy of the program of a − b passes verify
+// as it is, and fails once its Minus reads its operands from each other's
+// registers (b − a) or writes its result over a, which later readers of a
+// would then read.
+func TestVerifyCopiedProgram(t *testing.T) {
+	p, a, _, err := minusProgram(t, "a", "b", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	for _, swap := range []bool{false, true} {
+	for _, c := range []struct {
+		name   string
+		change func(f *fakeVM, op *execOp)
+	}{
+		{"faithful", nil},
+		{"operands swapped", func(_ *fakeVM, op *execOp) { slices.Reverse(op.readFrom) }},
+		{"result over an operand", func(f *fakeVM, op *execOp) { op.writeTo = f.loc[a] }},
+	} {
 		f := copyProgram(p.vm)
-		ops := 0
+		var ops []*execOp
 		for _, in := range f.prog.instructions {
 			if op, ok := in.(*execOp); ok {
-				ops++
-				if swap {
-					slices.Reverse(op.readFrom)
-				}
+				ops = append(ops, op)
 			}
 		}
-		if ops != 1 {
-			t.Fatalf("copied %d ops, want the one Minus", ops)
+		if len(ops) != 1 {
+			t.Fatalf("copied %d ops, want the one Minus", len(ops))
 		}
-		err = verify(p.g, f, nil)
-		if swap && !errors.Is(err, ErrCorruptProgram) {
-			t.Errorf("operands read from each other's registers: verify = %v, want ErrCorruptProgram", err)
+		if c.change != nil {
+			c.change(f, ops[0])
 		}
-		if !swap && err != nil {
-			t.Errorf("faithful copy: verify = %v", err)
+		err := verify(p.g, f, nil)
+		if c.change != nil && !errors.Is(err, ErrCorruptProgram) {
+			t.Errorf("%s: verify = %v, want ErrCorruptProgram", c.name, err)
+		}
+		if c.change == nil && err != nil {
+			t.Errorf("%s: verify = %v", c.name, err)
 		}
 	}
 }
@@ -290,5 +299,110 @@ func TestRebuild(t *testing.T) {
 	rounds = nil
 	if _, err := Rebuild(func(r int) (int, error) { rounds = append(rounds, r); return 0, ErrCorruptProgram }); !errors.Is(err, ErrCorruptProgram) || len(rounds) != buildRounds {
 		t.Errorf("a fault in every round: Rebuild = %v after rounds %v, want ErrCorruptProgram after %d", err, rounds, buildRounds)
+	}
+}
+
+// fnv32a's constants and one step, forward and back.
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+func fnvStep(h uint32, b byte) uint32 { return (h ^ uint32(b)) * fnvPrime }
+
+// fnvPrimeInverse is the inverse of fnvPrime modulo 2³² (Newton's method:
+// each step doubles the correct low bits).
+var fnvPrimeInverse = func() uint32 {
+	x := uint32(fnvPrime) // correct to 3 bits: p·p ≡ 1 mod 8 for odd p
+	for range 5 {
+		x *= 2 - fnvPrime*x
+	}
+	return x
+}()
+
+func fnvUnstep(h uint32, b byte) uint32 { return h*fnvPrimeInverse ^ uint32(b) }
+
+// collidingSuffix returns five bytes s such that FNV-1a of prefix+s+tail is
+// target: the two first by a table of every state they reach, the three
+// last by running back from target (256 solutions are expected).
+func collidingSuffix(prefix []byte, tail []byte, target uint32) (string, bool) {
+	h := uint32(fnvOffset)
+	for _, b := range prefix {
+		h = fnvStep(h, b)
+	}
+	front := make(map[uint32][2]byte, 1<<16)
+	for i := range 1 << 16 {
+		b := [2]byte{byte(i), byte(i >> 8)}
+		front[fnvStep(fnvStep(h, b[0]), b[1])] = b
+	}
+	t := target
+	for i := len(tail) - 1; i >= 0; i-- {
+		t = fnvUnstep(t, tail[i])
+	}
+	for i := range 1 << 24 {
+		b := [3]byte{byte(i), byte(i >> 8), byte(i >> 16)}
+		x := fnvUnstep(fnvUnstep(fnvUnstep(t, b[2]), b[1]), b[0])
+		if f, ok := front[x]; ok {
+			return string([]byte{f[0], f[1], b[0], b[1], b[2]}), true
+		}
+	}
+	return "", false
+}
+
+// TestVerifyReadCollision reproduces the fault that failed CI at 2ef4463.
+// Gorgonia hashes a Read node by the address it reads into, so each
+// compile gives it a fresh 32-bit hash. When it collides with an input
+// made before it, the compiler merges the read into the input and the
+// register allocator gives the input a statement's register: the zero
+// register, the first input's. The input is then loaded over the first
+// input, which an op still reads (there, the embedding's table over the
+// token ids). Here the input's name is chosen to collide with the read's
+// hash, which the same read in a copy of the graph shows beforehand:
+// c − a computes 0 where Compile does not refuse it.
+func TestVerifyReadCollision(t *testing.T) {
+	var into G.Value
+	negated := func(g *Graph) (*G.Node, *G.Node) {
+		a, av, err := g.Input("a", 2, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		FromFloat64s(av, aValues)
+		y, err := Neg(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, y
+	}
+	scratch, err := NewGraph(tensor.Float64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, y := negated(scratch)
+	hash := G.Read(y, &into).Hashcode()
+
+	g, err := NewGraph(tensor.Float64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, y := negated(g)
+	prefix := fmt.Appendf(nil, "%v%vinput.c", a.Type(), a.Shape())
+	suffix, ok := collidingSuffix(prefix, []byte{0}, hash)
+	if !ok {
+		t.Fatalf("no name collides with the read's hash %x", hash)
+	}
+	c, cv, err := g.Input("c"+suffix, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	FromFloat64s(cv, bValues)
+	if r := G.Read(y, &into); c.Hashcode() != hash || r.Hashcode() != hash {
+		t.Fatalf("hashes: input %x, read %x, want both %x", c.Hashcode(), r.Hashcode(), hash)
+	}
+	z, err := Minus(c, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(g, nil, false, z); !errors.Is(err, ErrCorruptProgram) {
+		t.Fatalf("an input colliding with a read: Compile = %v, want ErrCorruptProgram", err)
 	}
 }
