@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	G "gorgonia.org/gorgonia"
@@ -17,7 +18,7 @@ import (
 type Program struct {
 	g       *Graph
 	vm      G.VM
-	loss    G.Value
+	loss    *G.Value // where the loss is read into after each run; nil without a loss
 	grads   []G.Value
 	outputs []G.Value
 	outNode []*G.Node
@@ -50,7 +51,7 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		return nil, errors.New("nn: compile: a sizing graph holds no values to run (see Size)")
 	}
 	p := &Program{g: g, outNode: outputs}
-	needed := append([]*G.Node(nil), outputs...) // the nodes read out after a run
+	var gn G.Nodes
 	if withGrads {
 		if loss == nil {
 			return nil, errors.New("nn: compile: gradients need a loss")
@@ -59,30 +60,34 @@ func Compile(g *Graph, loss *G.Node, withGrads bool, outputs ...*G.Node) (*Progr
 		for i, q := range g.params {
 			wrt[i] = g.nodes[q]
 		}
-		gn, err := grad(loss, wrt)
-		if err != nil {
+		var err error
+		if gn, err = grad(loss, wrt); err != nil {
 			return nil, fmt.Errorf("nn: compile: gradient: %w", err)
 		}
-		needed = append(needed, gn...)
-		p.grads = make([]G.Value, len(gn))
-		for i, n := range gn {
-			q := g.params[i]
-			p.grads[i] = tensor.New(tensor.Of(g.dt), tensor.WithShape(q.Shape()...))
-			G.Read(n, &p.grads[i])
-		}
+	}
+	// The values a caller reads are copied out of the graph by Read nodes,
+	// each at an address that gives it a hash of its own (readInto).
+	taken := nodeHashes(g)
+	p.grads = make([]G.Value, len(gn))
+	for i, n := range gn {
+		p.grads[i] = tensor.New(tensor.Of(g.dt), tensor.WithShape(g.params[i].Shape()...))
+		readInto(n, p.grads[i], taken)
 	}
 	if loss != nil {
-		needed = append(needed, loss)
-		p.loss = tensor.New(tensor.Of(g.dt), tensor.WithShape(1))
+		var v G.Value = tensor.New(tensor.Of(g.dt), tensor.WithShape(1))
 		if loss.Shape().IsScalar() {
-			p.loss = nil // Read allocates a scalar value of its own once.
+			v = nil // Read allocates a scalar value of its own once.
 		}
-		G.Read(loss, &p.loss)
+		p.loss = readInto(loss, v, taken)
 	}
 	p.outputs = make([]G.Value, len(outputs))
 	for i, n := range outputs {
 		p.outputs[i] = tensor.New(tensor.Of(g.dt), tensor.WithShape(n.Shape()...))
-		G.Read(n, &p.outputs[i])
+		readInto(n, p.outputs[i], taken)
+	}
+	needed := slices.Concat(outputs, gn)
+	if loss != nil {
+		needed = append(needed, loss)
 	}
 	p.bufLen = layout(g)
 	p.vm = G.NewTapeMachine(g.g)
@@ -117,10 +122,10 @@ func (p *Program) reserveBuffers() {
 // Loss returns the loss computed by the last run, or NaN for a program
 // compiled without a loss.
 func (p *Program) Loss() float64 {
-	if p.loss == nil {
+	if p.loss == nil || *p.loss == nil {
 		return math.NaN()
 	}
-	switch v := p.loss.Data().(type) {
+	switch v := (*p.loss).Data().(type) {
 	case float64:
 		return v
 	case float32:

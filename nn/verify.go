@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 
 	G "gorgonia.org/gorgonia"
@@ -23,11 +25,59 @@ import (
 // statement's register, the zero register, the first input's; the input is
 // then loaded over the first input while an op still has to read it. That
 // failed CI at 2ef4463: the embedding's table was loaded over the token
-// ids, and the embedding read a token id of 0.0546. verify finds every
-// such program (TestVerifyReadCollision rebuilds that fault) and Rebuild
-// builds the graph again; a program that fails the check is never run, so
-// the fault can cost a rebuild but never change a number.
+// ids, and the embedding read a token id of 0.0546
+// (TestVerifyReadCollision rebuilds that fault).
+//
+// Compile now draws each read's address until its hash is new to the graph
+// (readInto), which leaves only the collisions a graph's names and ops fix
+// (inputs named x522789 and x739192 collide, say). verify finds every
+// program a collision spoils, and Rebuild builds the graph again with new
+// names; a program that fails the check is never run, so a collision can
+// cost a rebuild but never change a number.
 var ErrCorruptProgram = errors.New("nn: Gorgonia's program does not match its graph")
+
+// nodeHashes returns the hashes of g's nodes.
+func nodeHashes(g *Graph) map[uint32]bool {
+	nodes := g.g.AllNodes()
+	taken := make(map[uint32]bool, len(nodes))
+	for _, n := range nodes {
+		taken[n.Hashcode()] = true
+	}
+	return taken
+}
+
+// readInto adds to n's graph a Read of n's value after each run into a new
+// holder of v (for a tensor v, into v itself), and returns the holder. The
+// holder is allocated anew until the read's hash is not in taken, to which
+// it is then added: Gorgonia hashes a read by the address it reads into,
+// so this draws the address instead of leaving a collision to chance (see
+// ErrCorruptProgram). readHash says what the hash will be; should it ever
+// disagree with Gorgonia's, verify still finds the merged nodes.
+func readInto(n *G.Node, v G.Value, taken map[uint32]bool) *G.Value {
+	for {
+		at := newHolder()
+		*at = v
+		if h := readHash(n, at); !taken[h] {
+			taken[h] = true
+			G.Read(n, at)
+			return at
+		}
+	}
+}
+
+// newHolder allocates readInto's holders; tests replace it.
+var newHolder = func() *G.Value { return new(G.Value) }
+
+// readHash is the hash Gorgonia v0.9.18 gives G.Read(n, at): FNV-1a of its
+// type and shape (none), its op ("print" and the address), the number of
+// its operands (one) and n's hash.
+func readHash(n *G.Node, at *G.Value) uint32 {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%v%vprint %p", nil, tensor.Shape(nil), at)
+	h.Write([]byte{1})
+	h.Write(binary.LittleEndian.AppendUint32(nil, n.Hashcode()))
+	return h.Sum32()
+}
 
 // buildRounds is how many rounds Rebuild builds a graph in at most.
 const buildRounds = 4

@@ -406,3 +406,71 @@ func TestVerifyReadCollision(t *testing.T) {
 		t.Fatalf("an input colliding with a read: Compile = %v, want ErrCorruptProgram", err)
 	}
 }
+
+// TestReadHash: readHash is the hash Gorgonia gives a Read node, for
+// nodes of either dtype, of several shapes, inputs and ops.
+func TestReadHash(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		g, err := NewGraph(dt, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := g.Input("a", 2, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := g.Input("b", 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := Neg(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []*G.Node{a, b, y} {
+			at := new(G.Value)
+			if want := readHash(n, at); G.Read(n, at).Hashcode() != want {
+				t.Errorf("%v %v: readHash %x, Gorgonia's %x", dt, n, want, G.Read(n, at).Hashcode())
+			}
+		}
+	}
+}
+
+// TestReadIntoSkipsTaken: a holder whose read would hash like a node
+// already in the graph is passed over for the next one.
+func TestReadIntoSkipsTaken(t *testing.T) {
+	g, err := NewGraph(tensor.Float64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := g.Input("a", 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := new(G.Value), new(G.Value)
+	taken := nodeHashes(g)
+	taken[readHash(a, first)] = true // as if a node of g hashed so
+	holders := []*G.Value{first, second}
+	defer func(f func() *G.Value) { newHolder = f }(newHolder)
+	newHolder = func() *G.Value { h := holders[0]; holders = holders[1:]; return h }
+
+	v := tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(make([]float64, 6)))
+	if at := readInto(a, v, taken); at != second || *at != G.Value(v) {
+		t.Fatalf("readInto read into %p holding %v, want the second holder %p holding the value", at, *at, second)
+	}
+	if !taken[readHash(a, second)] {
+		t.Error("the read's hash is not taken after it")
+	}
+	reads := 0
+	for _, n := range g.g.AllNodes() {
+		if n.Hashcode() == readHash(a, first) {
+			t.Error("a read into the passed-over holder is in the graph")
+		}
+		if n.Hashcode() == readHash(a, second) {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("%d reads into the second holder in the graph, want 1", reads)
+	}
+}
