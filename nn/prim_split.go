@@ -2,10 +2,17 @@ package nn
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
+
+// splits numbers the Splits of the process, whose ops are named by it: two
+// Splits of one node must be two nodes (Gorgonia merges nodes that hash
+// alike), and a number, unlike an address, hashes the same in every run of
+// the same program.
+var splits atomic.Uint64
 
 // Split returns the n slices of x along axis ax, that axis dropped, as
 // torch.unbind: for x [B,T,W] and ax 1, T tensors x[:, t] [B,W]. It
@@ -38,7 +45,7 @@ func Split(x *G.Node, ax int) ([]*G.Node, error) {
 		return nil, fmt.Errorf("nn: split: %v has no axis but %d to keep", xs, ax)
 	}
 	grads := make([]*G.Node, n) // each piece's gradient, as Gorgonia differentiates it
-	id := fmt.Sprintf("%p", &grads)
+	id := fmt.Sprint(splits.Add(1))
 	anchor, err := apply(&customOp{
 		name:    "SplitAnchor{" + id + "}",
 		inDims:  dimsOf(x),

@@ -210,6 +210,17 @@ func primCases() []primCase {
 			return nil, err
 		}
 		return Concat(0, p[2], p[0], p[1])
+	}, func(c *primCtx) (*G.Node, error) {
+		x := c.x(3, c.d())
+		p, err := Split(x, 0)
+		if err != nil {
+			return nil, err
+		}
+		q, err := Split(x, 0) // a second Split of the same node
+		if err != nil {
+			return nil, err
+		}
+		return Concat(0, q[2], p[0], q[1], p[1], p[2], q[0])
 	})
 	add("Concat", "", func(c *primCtx) (*G.Node, error) {
 		a, b := c.d(), c.d()
