@@ -43,4 +43,11 @@
 // Dropout (Srivastava et al., 2014) is a mask fed as an input and drawn
 // from an explicit generator, because Gorgonia's Dropout op has a wrong
 // gradient. Weights are (de)serialised in the safetensors format.
+//
+// Gorgonia's compiler merges nodes whose 32-bit hashes collide, and it
+// hashed the reads a Program copies its results out by from memory
+// addresses, so any compile could go wrong by chance (it did, once, in
+// CI). Compile gives each read a hash of its own, checks every program
+// against its graph before it runs (verify.go, ErrCorruptProgram), and
+// Rebuild builds a graph whose names collide again under other names.
 package nn
