@@ -142,12 +142,10 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 	if err := g.checkLeaves(); err != nil {
 		return err
 	}
-	m := reflect.ValueOf(vm)
-	progM, locM := m.MethodByName("Prog"), m.MethodByName("LocMap")
-	if !progM.IsValid() || !locM.IsValid() {
-		return fmt.Errorf("nn: cannot inspect Gorgonia's %T: no Prog or LocMap", vm)
+	loc, instrs, err := programOf(vm)
+	if err != nil {
+		return err
 	}
-	loc := locM.Call(nil)[0]
 	regOf := func(n *G.Node) (register, bool) {
 		r := loc.MapIndex(reflect.ValueOf(n))
 		if !r.IsValid() {
@@ -172,24 +170,12 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 		owner[r] = l.name
 	}
 
-	prog := progM.Call(nil)[0]
-	if prog.Kind() == reflect.Pointer {
-		prog = prog.Elem()
-	}
-	instrs := prog.FieldByName("instructions")
-	if !instrs.IsValid() || instrs.Kind() != reflect.Slice {
-		return fmt.Errorf("nn: cannot inspect Gorgonia's program: no instructions")
-	}
 	// own: the nodes an instruction computes or loads; writer: what each
 	// register was written by.
-	own := make(map[int64]bool, instrs.Len())
-	writer := make(map[register]string, instrs.Len())
+	own := make(map[int64]bool, len(instrs))
+	writer := make(map[register]string, len(instrs))
 	var ops []reflect.Value
-	for i := range instrs.Len() {
-		in := instrs.Index(i).Elem()
-		if in.Kind() == reflect.Pointer {
-			in = in.Elem()
-		}
+	for i, in := range instrs {
 		switch in.Type().Name() {
 		case "loadArg":
 			id := in.FieldByName("index").Int()
@@ -242,6 +228,33 @@ func verify(g *Graph, vm G.VM, needed []*G.Node) error {
 		}
 	}
 	return nil
+}
+
+// programOf reads Gorgonia's program vm: its map from each node to its
+// register, and its instructions, each the struct itself (loadArg,
+// execOp, and others).
+func programOf(vm G.VM) (loc reflect.Value, instrs []reflect.Value, err error) {
+	m := reflect.ValueOf(vm)
+	progM, locM := m.MethodByName("Prog"), m.MethodByName("LocMap")
+	if !progM.IsValid() || !locM.IsValid() {
+		return loc, nil, fmt.Errorf("nn: cannot inspect Gorgonia's %T: no Prog or LocMap", vm)
+	}
+	prog := progM.Call(nil)[0]
+	if prog.Kind() == reflect.Pointer {
+		prog = prog.Elem()
+	}
+	all := prog.FieldByName("instructions")
+	if !all.IsValid() || all.Kind() != reflect.Slice {
+		return loc, nil, fmt.Errorf("nn: cannot inspect Gorgonia's program: no instructions")
+	}
+	for i := range all.Len() {
+		in := all.Index(i).Elem()
+		if in.Kind() == reflect.Pointer {
+			in = in.Elem()
+		}
+		instrs = append(instrs, in)
+	}
+	return locM.Call(nil)[0], instrs, nil
 }
 
 // inPlace reports whether op, reading reads, writes w because it

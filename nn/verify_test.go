@@ -207,28 +207,22 @@ func (m *fakeVM) Close() error                 { return nil }
 
 // copyProgram copies the loads, the ops and the registers of Gorgonia's
 // program vm into a fakeVM.
-func copyProgram(vm G.VM) *fakeVM {
-	m := reflect.ValueOf(vm)
+func copyProgram(t *testing.T, vm G.VM) *fakeVM {
+	t.Helper()
+	loc, instrs, err := programOf(vm)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := &fakeVM{prog: &fakeProgram{}, loc: map[*G.Node]register{}}
-	for it := m.MethodByName("LocMap").Call(nil)[0].MapRange(); it.Next(); {
+	for it := loc.MapRange(); it.Next(); {
 		f.loc[it.Key().Interface().(*G.Node)] = readRegister(it.Value())
 	}
-	instrs := m.MethodByName("Prog").Call(nil)[0].Elem().FieldByName("instructions")
-	for i := range instrs.Len() {
-		in := instrs.Index(i).Elem()
-		if in.Kind() == reflect.Pointer {
-			in = in.Elem()
-		}
+	for _, in := range instrs {
 		switch in.Type().Name() {
 		case "loadArg":
 			f.prog.instructions = append(f.prog.instructions, loadArg{in.FieldByName("index").Int(), readRegister(in.FieldByName("writeTo"))})
 		case "execOp":
-			op := &execOp{id: in.FieldByName("id").Int(), writeTo: readRegister(in.FieldByName("writeTo"))}
-			reads := in.FieldByName("readFrom")
-			for j := range reads.Len() {
-				op.readFrom = append(op.readFrom, readRegister(reads.Index(j)))
-			}
-			f.prog.instructions = append(f.prog.instructions, op)
+			f.prog.instructions = append(f.prog.instructions, &execOp{in.FieldByName("id").Int(), registers(in.FieldByName("readFrom")), readRegister(in.FieldByName("writeTo"))})
 		}
 	}
 	return f
@@ -252,7 +246,7 @@ func TestVerifyCopiedProgram(t *testing.T) {
 		{"operands swapped", func(_ *fakeVM, op *execOp) { slices.Reverse(op.readFrom) }},
 		{"result over an operand", func(f *fakeVM, op *execOp) { op.writeTo = f.loc[a] }},
 	} {
-		f := copyProgram(p.vm)
+		f := copyProgram(t, p.vm)
 		var ops []*execOp
 		for _, in := range f.prog.instructions {
 			if op, ok := in.(*execOp); ok {
@@ -473,4 +467,13 @@ func TestReadIntoSkipsTaken(t *testing.T) {
 	if reads != 1 {
 		t.Errorf("%d reads into the second holder in the graph, want 1", reads)
 	}
+}
+
+// registers reads a slice of Gorgonia's registers.
+func registers(v reflect.Value) []register {
+	out := make([]register, v.Len())
+	for i := range out {
+		out[i] = readRegister(v.Index(i))
+	}
+	return out
 }
