@@ -84,10 +84,9 @@ func (g *Graph) Param(p *Param) (*G.Node, error) {
 	}
 	var n *G.Node
 	if g.sizing {
-		n = G.NewTensor(g.g, g.dt, len(p.Shape()), G.WithShape(p.Shape()...), G.WithName(g.nodeName(name)))
+		n = g.addLeaf(name, p.Shape(), nil)
 	} else {
-		n = G.NewTensor(g.g, g.dt, p.value.Dims(), G.WithShape(p.value.Shape()...), G.WithValue(p.value), G.WithName(g.nodeName(name)))
-		g.leaves = append(g.leaves, leaf{n, g.nodeName(name), p.value})
+		n = g.addLeaf(name, p.value.Shape(), p.value)
 	}
 	g.nodes[p] = n
 	g.params = append(g.params, p)
@@ -109,12 +108,10 @@ func (g *Graph) Input(name string, shape ...int) (*G.Node, *tensor.Dense, error)
 		return nil, nil, err
 	}
 	if g.sizing {
-		return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName(g.nodeName("input."+name))), nil, nil
+		return g.addLeaf("input."+name, shape, nil), nil, nil
 	}
 	v := tensor.New(tensor.Of(g.dt), tensor.WithShape(shape...))
-	n := G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithValue(v), G.WithName(g.nodeName("input."+name)))
-	g.leaves = append(g.leaves, leaf{n, g.nodeName("input." + name), v})
-	return n, v, nil
+	return g.addLeaf("input."+name, shape, v), v, nil
 }
 
 // Constant adds a fixed tensor (a sinusoidal table, say) under a unique
@@ -126,9 +123,7 @@ func (g *Graph) Constant(name string, v *tensor.Dense) (*G.Node, error) {
 	if err := g.claim("const." + name); err != nil {
 		return nil, err
 	}
-	n := G.NewTensor(g.g, g.dt, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName(g.nodeName("const."+name)))
-	g.leaves = append(g.leaves, leaf{n, g.nodeName("const." + name), v})
-	return n, nil
+	return g.addLeaf("const."+name, v.Shape(), v), nil
 }
 
 // ConstantOf adds a fixed tensor of the given shape whose values, in
@@ -143,7 +138,21 @@ func (g *Graph) ConstantOf(name string, shape []int, values func() []float64) (*
 	if err := g.claim("const." + name); err != nil {
 		return nil, err
 	}
-	return G.NewTensor(g.g, g.dt, len(shape), G.WithShape(shape...), G.WithName(g.nodeName("const."+name))), nil
+	return g.addLeaf("const."+name, shape, nil), nil
+}
+
+// addLeaf adds an input, parameter or constant node of shape, named name for
+// the graph's round (SetRound), holding v (nil in a sizing graph), and
+// keeps it for verify.
+func (g *Graph) addLeaf(name string, shape []int, v *tensor.Dense) *G.Node {
+	name = g.nodeName(name)
+	opts := []G.NodeConsOpt{G.WithShape(shape...), G.WithName(name)}
+	if v == nil {
+		return G.NewTensor(g.g, g.dt, len(shape), opts...)
+	}
+	n := G.NewTensor(g.g, g.dt, len(shape), append(opts, G.WithValue(v))...)
+	g.leaves = append(g.leaves, leaf{n, name, v})
+	return n
 }
 
 // SetRound names the nodes added after it for round r of building a graph:
